@@ -1,0 +1,46 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run   - create .venv, install Rapport, serve the app on http://127.0.0.1:7860
+#   make test  - the same set-up plus test tools (and Debian's chromium for browser tests), then pytest
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.stamp-run
+DEV_STAMP := $(VENV)/.stamp-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# llama.cpp is compiled once by pip (about 10 minutes on 2 cores) and cached as a wheel afterwards.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+.PHONY: run test setup setup-dev browser bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+setup: $(RUN_STAMP)
+
+setup-dev: $(DEV_STAMP)
+
+# Browser tests drive Debian's chromium (Playwright's own browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+run: setup
+	$(BIN)/python app.py
+
+test: setup-dev browser
+	$(BIN)/python -m pytest
+
+bench: setup-dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Evaluator and eval suites (built on `simulator`)."""

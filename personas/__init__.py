@@ -1,0 +1,1 @@
+"""Bundled persona YAML files (data, not code)."""

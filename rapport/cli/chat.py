@@ -1,0 +1,84 @@
+"""`rapport chat`: role-play with a persona in the terminal."""
+
+from __future__ import annotations
+
+import typer
+from rich.live import Live
+from rich.text import Text
+
+from simulator.errors import ModelError, SessionError
+from simulator.models import chat_model_for
+from simulator.persona import Difficulty, PersonaLibrary
+from simulator.session import Delta, ReplyDone, Reset, Session
+
+from .root import app, err, out
+
+HELP = "Commands: /undo (take back your last message), /retry (after an error), /restart, /end, /help"
+
+
+@app.command("chat")
+def chat(
+    persona_id: str = typer.Argument(..., help="Persona id (see `rapport personas list`)."),
+    difficulty: Difficulty = typer.Option(Difficulty.MEDIUM, help="easy, medium or hard."),
+    model: str | None = typer.Option(None, help="Persona model, e.g. openai:gpt-4o-mini or embedded (default: configured)."),
+    max_turns: int = typer.Option(40, help="End after this many of your messages."),
+) -> None:
+    """Role-play with PERSONA_ID in the terminal."""
+    persona = PersonaLibrary().get(persona_id)
+    spec, chat_model = chat_model_for("persona", model)
+    session = Session(persona, chat_model, difficulty=difficulty, max_turns=max_turns, model_spec=spec)
+    s = persona.scenario
+    out.print(f"[bold]{persona.name}[/] — {persona.role}  ([dim]{difficulty.value}, model {spec.label}[/])")
+    out.print(f"[bold]Your role:[/] {s.learner_role}", markup=True)
+    out.print(f"[bold]Brief:[/] {s.learner_brief}")
+    out.print(f"[bold]Goal:[/] {s.learner_goal}")
+    out.print(f"[dim]{HELP}[/]\n")
+    _say(persona.name, session.turns[0].text)
+    while not session.ended:
+        try:
+            line = out.input(f"[bold cyan]{s.learner_label}:[/] ")
+        except EOFError:
+            session.end()
+            break
+        command = line.strip().lower()
+        if command in ("/end", "/quit", "/exit"):
+            session.end()
+        elif command == "/help":
+            out.print(f"[dim]{HELP}[/]")
+        elif command == "/undo":
+            out.print("[dim](last exchange removed)[/]" if session.undo() else "[dim](nothing to undo)[/]")
+        elif command == "/restart":
+            session.restart()
+            _say(persona.name, session.turns[0].text)
+        elif command == "/retry":
+            _stream(session, None)
+        else:
+            _stream(session, line)
+    out.print(f"\n[dim]Conversation over: {session.ending.detail}.[/]")
+
+
+def _say(name: str, text: str) -> None:
+    out.print(Text.assemble((f"{name}: ", "bold magenta"), text))
+
+
+def _stream(session: Session, text: str | None) -> None:
+    """Show the reply as it streams, then the committed version; errors keep your message for /retry."""
+    name = session.persona.name
+    shown = Text.assemble((f"{name}: ", "bold magenta"))
+    try:
+        events = session.send_sync(text) if text is not None else session.retry_sync()
+        with Live(shown, console=out, refresh_per_second=20, transient=True) as live:
+            for event in events:
+                if isinstance(event, Delta):
+                    shown.append(event.text)
+                elif isinstance(event, Reset):
+                    shown = Text.assemble((f"{name}: ", "bold magenta"))
+                elif isinstance(event, ReplyDone):
+                    shown = Text.assemble((f"{name}: ", "bold magenta"), event.turn.text)
+                live.update(shown)
+        out.print(shown)
+    except ModelError as exc:
+        err.print(f"error: {exc}", markup=False)
+        err.print("Your message is kept. Type /retry to try again, or /undo to take it back.")
+    except SessionError as exc:
+        err.print(f"{exc}", markup=False)

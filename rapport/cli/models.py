@@ -1,0 +1,50 @@
+"""`rapport models`: which model plays each role, and a connection test."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from simulator.config import Role, resolve_model_spec
+from simulator.models import build_chat_model, describe_model_error
+
+from .root import app, err, out
+
+models_app = typer.Typer(help="Show and test the models behind each role.", invoke_without_command=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def show(ctx: typer.Context) -> None:
+    """Show the model configured for each role and where the setting comes from."""
+    if ctx.invoked_subcommand is not None:
+        return
+    table = Table("role", "model", "configured by", box=None, pad_edge=False)
+    for role in Role:
+        spec = resolve_model_spec(role)
+        if spec is None:
+            table.add_row(role.value, "(none: the offline scorecard is used)", f"set RAPPORT_{role.value.upper()}_MODEL")
+        else:
+            table.add_row(role.value, spec.label, spec.source)
+    out.print(table)
+
+
+@models_app.command("test")
+def test(role: Role = typer.Argument(Role.PERSONA, help="Which role's model to test.")) -> None:
+    """Send one short message to the model of ROLE and report the answer and the time it took."""
+    from langchain_core.messages import HumanMessage
+
+    spec = resolve_model_spec(role)
+    if spec is None:
+        err.print(f"no {role.value} model is configured; set RAPPORT_{role.value.upper()}_MODEL")
+        raise typer.Exit(1)
+    model = build_chat_model(spec, role)
+    started = time.perf_counter()
+    try:
+        reply = model.invoke([HumanMessage("Say hello in five words.")], max_tokens=16)
+    except Exception as exc:  # noqa: BLE001 - reported as one line
+        raise describe_model_error(exc, spec, role) from exc
+    elapsed = time.perf_counter() - started
+    out.print(f"ok: {spec.label} answered in {elapsed:.2f}s: {str(reply.content).strip()[:80]!r}", markup=False)

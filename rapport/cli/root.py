@@ -1,0 +1,25 @@
+"""The root `rapport` typer app and the subcommand groups hung on it."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="rapport",
+    help="Practise building rapport with realistic personas, and get graded on how you did.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+@app.callback()
+def root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors.")) -> None:
+    """Rapport: conversational practice with personas that react to how you talk."""
+
+
+# Subcommand modules register themselves on `app` when imported.
+from . import chat, models, personas, ui  # noqa: E402,F401

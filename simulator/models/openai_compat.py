@@ -1,0 +1,86 @@
+"""Any OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio, llama.cpp server, OpenRouter)."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+from langchain_core.language_models import BaseChatModel
+
+from ..config import DEFAULT_OPENAI_MODEL, ModelSpec
+from ..errors import ConfigError, ModelError
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+
+
+def is_local(base_url: str | None) -> bool:
+    return bool(base_url) and (urlparse(base_url).hostname or "") in LOCAL_HOSTS
+
+
+def api_key_for(spec: ModelSpec, role: str) -> str:
+    """The key from `spec.api_key_env`; local servers (Ollama, vLLM, LM Studio) do not need one."""
+    key = os.environ.get(spec.api_key_env)
+    if key:
+        return key
+    if is_local(spec.base_url):
+        return "not-needed"
+    where = spec.base_url or "api.openai.com"
+    raise ConfigError(
+        f"the {role} model {spec.label} needs an API key for {where}: set {spec.api_key_env}"
+        f" (or set RAPPORT_{role.upper()}_API_KEY_ENV to the variable that holds it)"
+    )
+
+
+def build_openai_chat_model(spec: ModelSpec, role: str, *, max_tokens: int | None = None) -> BaseChatModel:
+    """A langchain ChatOpenAI for `spec`; the openai client retries 429/5xx/timeouts with backoff and jitter."""
+    from langchain_openai import ChatOpenAI
+
+    kwargs = {}
+    if spec.temperature is not None:
+        kwargs["temperature"] = spec.temperature
+    return ChatOpenAI(
+        model=spec.model or DEFAULT_OPENAI_MODEL,
+        base_url=spec.base_url or os.environ.get("OPENAI_BASE_URL") or None,
+        api_key=api_key_for(spec, role),
+        timeout=spec.timeout,
+        max_retries=spec.max_retries,
+        max_tokens=max_tokens,
+        stream_usage=True,
+        **kwargs,
+    )
+
+
+def describe_openai_error(exc: BaseException, spec: ModelSpec, role: str) -> ModelError | None:
+    """A one-line message for an openai client error, naming what to set; None if `exc` is not one."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - openai is a dependency
+        return None
+    where = spec.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    setting = f"RAPPORT_{role.upper()}_MODEL / RAPPORT_{role.upper()}_BASE_URL"
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelError(f"the {role} model at {where} did not answer within {spec.timeout:g}s (after retries); try again")
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelError(f"cannot reach the {role} model at {where}: {_root_cause(exc)}; check that the server is running and {setting}")
+    if isinstance(exc, openai.AuthenticationError):
+        return ModelError(f"{where} rejected the API key in {spec.api_key_env}; set a valid key", retryable=False)
+    if isinstance(exc, openai.NotFoundError):
+        return ModelError(f"{where} has no model '{spec.model or DEFAULT_OPENAI_MODEL}' (or the URL is wrong); set {setting}", retryable=False)
+    if isinstance(exc, openai.RateLimitError):
+        return ModelError(f"the {role} model at {where} is rate-limiting requests (429) even after retries; wait and try again")
+    if isinstance(exc, openai.APIStatusError):
+        return ModelError(f"the {role} model at {where} answered HTTP {exc.status_code}: {_short(exc.message)}")
+    if isinstance(exc, openai.APIError):
+        return ModelError(f"the {role} model at {where} failed: {_short(str(exc))}")
+    return None
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return _short(str(exc) or type(exc).__name__)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -1,0 +1,36 @@
+"""Where Rapport keeps things on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def rapport_home() -> Path:
+    """The user's Rapport directory (`RAPPORT_HOME`, default `~/.rapport`)."""
+    return Path(os.environ.get("RAPPORT_HOME") or Path.home() / ".rapport").expanduser()
+
+
+def bundled_personas_dir() -> Path:
+    """The personas shipped with Rapport."""
+    import personas
+
+    return Path(personas.__file__).parent
+
+
+def user_personas_dir() -> Path:
+    """Where the user's own personas live (`RAPPORT_USER_PERSONAS`, default `~/.rapport/personas`)."""
+    override = os.environ.get("RAPPORT_USER_PERSONAS")
+    return Path(override).expanduser() if override else rapport_home() / "personas"
+
+
+def extra_persona_paths() -> list[Path]:
+    """Further persona files or folders listed in `RAPPORT_PERSONAS` (separated by the OS path separator)."""
+    raw = os.environ.get("RAPPORT_PERSONAS", "")
+    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def model_cache_dir() -> Path:
+    """Where model files assembled from packages are kept (`RAPPORT_MODEL_CACHE`, default `~/.cache/rapport/models`)."""
+    override = os.environ.get("RAPPORT_MODEL_CACHE")
+    return Path(override).expanduser() if override else Path.home() / ".cache" / "rapport" / "models"

@@ -1,0 +1,165 @@
+"""Load YAML keeping line numbers, so validation errors can point at `path:line`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import DataFileError, Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_DATA_FILE_BYTES = 5 * 1024 * 1024  # personas, rubrics and suites are hand-written; bigger is a mistake
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")  # round-trip loader: keeps `.lc` line/column info on every mapping and sequence
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def read_text(path: Path) -> str:
+    """Read a data file as UTF-8, refusing huge or binary files with a clear message."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataFileError.single(path, None, "<file>", f"cannot read: {exc.strerror or exc}") from None
+    if size > MAX_DATA_FILE_BYTES:
+        raise DataFileError.single(path, None, "<file>", f"file is {size:,} bytes; the limit is {MAX_DATA_FILE_BYTES:,}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFileError.single(path, None, "<file>", f"not UTF-8 text (byte {exc.start})") from None
+
+
+def load_yaml(text: str, path: str | Path) -> Any:
+    """Parse YAML text; a syntax error becomes a located `DataFileError`."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise DataFileError.single(path, line, "<yaml>", message or "invalid YAML") from None
+    except YAMLError as exc:  # e.g. duplicate keys, reported without a mark by some versions
+        raise DataFileError.single(path, None, "<yaml>", str(exc).splitlines()[0]) from None
+
+
+def line_of(data: Any, loc: tuple[int | str, ...]) -> int | None:
+    """1-based line of the deepest node of `loc` present in `data` (the parent's line for a missing key)."""
+    node, line = data, _start_line(data)
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            break
+        try:
+            if isinstance(part, str) and hasattr(node, "keys") and part in node:
+                line = lc.key(part)[0] + 1
+                node = node[part]
+            elif isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+                line = lc.item(part)[0] + 1
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, TypeError):
+            break
+    return line
+
+
+def _start_line(node: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    return lc.line + 1 if lc is not None and lc.line is not None else None
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts) or "<root>"
+
+
+def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown field" + _allowed_fields(model, error["loc"][:-1])
+    if kind == "missing":
+        return "required field is missing"
+    message = error["msg"]
+    return message[0].lower() + message[1:] if message else kind
+
+
+def _allowed_fields(model: type[BaseModel] | None, parent_loc: tuple[int | str, ...]) -> str:
+    """`; expected one of: ...` for the model at `parent_loc`, when it can be found."""
+    if model is None:
+        return ""
+    current: Any = model
+    for part in parent_loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return ""
+        current = _inner_model(fields[part].annotation)
+        if current is None:
+            return ""
+    fields = getattr(current, "model_fields", None)
+    return f"; expected one of: {', '.join(fields)}" if fields else ""
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def problems_from_validation(
+    exc: ValidationError, data: Any, path: str | Path, model: type[BaseModel] | None = None
+) -> list[Problem]:
+    """Turn a pydantic `ValidationError` into one located `Problem` per error."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        problems.append(Problem(str(path), line_of(data, loc), _field_path(loc), _message(error, model)))
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
+def validate_yaml_file(path: Path, model: type[M], context: dict[str, Any] | None = None) -> M:
+    """Load `path` as YAML and validate it as `model`; raise `DataFileError` listing every problem."""
+    text = read_text(path)
+    data = load_yaml(text, path)
+    if data is None:
+        raise DataFileError.single(path, 1, "<root>", "file is empty")
+    if not hasattr(data, "keys"):
+        raise DataFileError.single(path, _start_line(data) or 1, "<root>", "expected a mapping of fields at the top level")
+    try:
+        return model.model_validate(_plain(data), context=context)
+    except ValidationError as exc:
+        raise DataFileError(problems_from_validation(exc, data, path, model)) from None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers as plain dicts/lists, so pydantic sees ordinary data."""
+    if hasattr(node, "keys"):
+        return {str(k) if not isinstance(k, (str, int, float, bool)) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if type(node).__module__.startswith("ruamel"):
+        for base in (bool, int, float, str):
+            if isinstance(node, base):
+                return base(node)
+    return node

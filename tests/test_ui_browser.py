@@ -1,0 +1,73 @@
+"""The browser app in a real browser (Debian's chromium via Playwright) against the fake model."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from simulator.config import ModelSpec
+from simulator.models import ScriptedChatModel
+
+from .browser_support import browser_page, screenshot, served
+
+
+@pytest.fixture(scope="module")
+def app_url(library):
+    from rapport.ui import PersonaModel, build_app
+
+    persona_model = PersonaModel(ModelSpec(provider="fake"))
+    persona_model.model = ScriptedChatModel(
+        respond=lambda messages: "*leans back* Veritrack promised six months. It took eighteen, and two of our sites "
+        "never went live. So forgive me if I want proof this time.",
+        delay=0.04,
+    )
+    with served(build_app(library, persona_model)) as url:
+        yield url
+
+
+def last_bubble_text(page) -> str:
+    bubbles = page.locator("#chat .message-row, #chat [data-testid='bot'], #chat .message")
+    return bubbles.last.inner_text() if bubbles.count() else ""
+
+
+def test_pick_a_persona_and_get_streamed_in_character_replies(app_url):
+    with browser_page() as page:
+        page.goto(app_url)
+        page.wait_for_selector("#start-procurement-skeptic")
+        assert "Dana Whitfield" in page.inner_text("#picker")
+        assert "Your goal:" in page.inner_text("#picker")
+        screenshot(page, "01-persona-cards")
+
+        page.click("#start-procurement-skeptic")
+        page.wait_for_selector("#message textarea")
+        assert "Brief:" in page.inner_text("#brief")
+        page.fill("#message textarea", "What went wrong with your last vendor?")
+        page.keyboard.press("Enter")
+
+        seen: list[str] = []
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            text = last_bubble_text(page)
+            if text and (not seen or seen[-1] != text):
+                seen.append(text)
+            if "want proof this time." in text:
+                break
+            time.sleep(0.03)
+        assert "want proof this time." in seen[-1]
+        assert len([s for s in seen if "Veritrack" in s or "leans back" in s]) >= 3, "the reply should arrive in pieces"
+        screenshot(page, "02-conversation")
+        assert page.remote_requests == []  # nothing leaves the machine
+
+
+def test_markup_in_a_learner_message_is_shown_as_text(app_url):
+    with browser_page() as page:
+        page.goto(app_url)
+        page.click("#start-disengaged-student")
+        page.wait_for_selector("#message textarea")
+        page.evaluate("window.__pwned = false")
+        page.fill("#message textarea", "<img src=x onerror=\"window.__pwned=true\"><b>bold?</b>")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#chat').innerText.includes('<b>bold?</b>')")
+        assert page.evaluate("window.__pwned") is False
+        assert page.locator("#chat b:has-text('bold?')").count() == 0
