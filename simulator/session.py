@@ -122,7 +122,8 @@ class Session:
 
     def restart(self) -> None:
         """Start the conversation over from the persona's opening line."""
-        self.turns = [Turn(speaker=Speaker.PERSONA, text=self.persona.opening_line)]
+        opening = self.persona.opening_line.strip()
+        self.turns = [Turn(speaker=Speaker.PERSONA, text=opening)] if opening else []
         self.ending = None
 
     def end(self, reason: EndReason = EndReason.LEARNER_ENDED, detail: str = "") -> Ending:
@@ -132,11 +133,12 @@ class Session:
 
     def undo(self) -> bool:
         """Remove the last exchange (or a learner message still waiting for its reply); False if nothing to undo."""
-        if len(self.turns) <= 1 or (self.ending and self.ending.reason is EndReason.LEARNER_ENDED):
+        floor = 1 if self.persona.opening_line.strip() else 0  # the opening line cannot be undone
+        if len(self.turns) <= floor or (self.ending and self.ending.reason is EndReason.LEARNER_ENDED):
             return False
         if self.turns[-1].speaker is Speaker.PERSONA:
             self.turns.pop()
-        if len(self.turns) > 1 and self.turns[-1].speaker is Speaker.LEARNER:
+        if len(self.turns) > floor and self.turns[-1].speaker is Speaker.LEARNER:
             self.turns.pop()
         self.ending = None
         return True

@@ -147,17 +147,17 @@ def validate_yaml_file(path: Path, model: type[M], context: dict[str, Any] | Non
     if not hasattr(data, "keys"):
         raise DataFileError.single(path, _start_line(data) or 1, "<root>", "expected a mapping of fields at the top level")
     try:
-        return model.model_validate(_plain(data), context=context)
+        return model.model_validate(plain_data(data), context=context)
     except ValidationError as exc:
         raise DataFileError(problems_from_validation(exc, data, path, model)) from None
 
 
-def _plain(node: Any) -> Any:
+def plain_data(node: Any) -> Any:
     """ruamel's commented containers as plain dicts/lists, so pydantic sees ordinary data."""
     if hasattr(node, "keys"):
-        return {str(k) if not isinstance(k, (str, int, float, bool)) else k: _plain(v) for k, v in node.items()}
+        return {str(k) if not isinstance(k, (str, int, float, bool)) else k: plain_data(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [plain_data(v) for v in node]
     if type(node).__module__.startswith("ruamel"):
         for base in (bool, int, float, str):
             if isinstance(node, base):

@@ -74,11 +74,11 @@ def test_wrong_type_points_at_the_nested_field(tmp_path):
 
 
 def test_missing_field_is_reported_at_its_parent(tmp_path):
-    path = _broken(tmp_path, "  learner_goal: >-\n", "  learner_goals_typo: >-\n")
+    path = _broken(tmp_path, "  learner_brief: >-\n", "  learner_briefing: >-\n")
     messages = _problems(path)
     scenario_line = _line_of(path, "scenario:")
-    assert f"{path}:{scenario_line}: scenario.learner_goal: required field is missing" in messages
-    assert any(m.startswith(f"{path}:{_line_of(path, 'learner_goals_typo')}: scenario.learner_goals_typo: unknown field") for m in messages)
+    assert f"{path}:{scenario_line}: scenario.learner_brief: required field is missing" in messages
+    assert any(m.startswith(f"{path}:{_line_of(path, 'learner_briefing')}: scenario.learner_briefing: unknown field") for m in messages)
 
 
 def test_bad_yaml_gives_the_line_of_the_syntax_error(tmp_path):

@@ -71,3 +71,53 @@ def test_markup_in_a_learner_message_is_shown_as_text(app_url):
         page.wait_for_function("document.querySelector('#chat').innerText.includes('<b>bold?</b>')")
         assert page.evaluate("window.__pwned") is False
         assert page.locator("#chat b:has-text('bold?')").count() == 0
+
+
+def _replace_editor_text(page, text: str) -> None:
+    page.click("#studio-editor .cm-content")
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(text)
+
+
+def test_persona_studio_validates_live_tries_and_saves(app_url, library, tmp_path):
+    import os
+    from pathlib import Path
+
+    original = library.source("disengaged-student").path.read_text(encoding="utf-8")
+    with browser_page() as page:
+        page.goto(app_url)
+        page.click("#tab-studio-button")
+        page.wait_for_selector("#studio-source")
+        page.click("#studio-source input")
+        page.click("[role=option]:has-text('disengaged-student')")
+        page.click("#studio-load")
+        page.wait_for_function("document.querySelector('#studio-validation').innerText.includes('Valid')")
+        assert "Kayla" in page.inner_text("#studio-card")
+
+        broken = original.replace("domain: education", "domain: schooling")
+        _replace_editor_text(page, broken)
+        page.wait_for_function("document.querySelector('#studio-validation').innerText.includes('error')")
+        line = next(i for i, l in enumerate(broken.splitlines(), 1) if l.startswith("domain:"))
+        assert f"line {line}: domain:" in page.inner_text("#studio-validation")
+        screenshot(page, "03-studio-error")
+
+        mine = original.replace("id: disengaged-student", "id: kayla-my-version").replace(
+            "name: Kayla Brennan", "name: Kayla B."
+        )
+        _replace_editor_text(page, mine)
+        page.wait_for_function("document.querySelector('#studio-validation').innerText.includes('Valid')")
+        page.click("#studio-try")
+        page.wait_for_selector("#studio-message textarea")
+        page.fill("#studio-message textarea", "Hi Kayla, how are things?")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#studio-chat').innerText.includes('want proof this time')")
+
+        page.click("#studio-save")
+        page.wait_for_function("document.querySelector('#studio-saved').innerText.includes('Saved')")
+        saved = Path(os.environ["RAPPORT_HOME"]) / "personas" / "kayla-my-version.yaml"
+        assert saved.read_text(encoding="utf-8") == mine
+        screenshot(page, "04-studio-saved")
+
+        page.click("#studio-save")  # a second save must not overwrite silently
+        page.wait_for_function("document.querySelector('#studio-saved').innerText.includes('Not saved')")

@@ -7,9 +7,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from simulator.errors import DataFileError, Problem
+from simulator.errors import DataFileError, Problem, RapportError
 from simulator.persona import PersonaLibrary, load_persona
 from simulator.persona.library import persona_files
+from simulator.persona.lint import lint_file
 from simulator.persona.loader import persona_json_schema_text
 from simulator.persona.spec import Domain
 
@@ -45,11 +46,7 @@ def show(persona_id: str = typer.Argument(..., help="Persona id, as shown by `ra
 @personas_app.command("validate")
 def validate(paths: list[Path] = typer.Argument(None, help="Files or folders; default: every persona Rapport loads.")) -> None:
     """Check persona files; print every error as `path:line: field: message`; exit 1 on any error."""
-    if paths:
-        files = [f for p in paths for f in (persona_files(p) or [p])]
-    else:
-        library = PersonaLibrary()
-        files = [f for location, _ in library.sources for f in persona_files(location)]
+    files = _files(paths)
     problems: list[Problem] = []
     for path in files:
         try:
@@ -64,6 +61,30 @@ def validate(paths: list[Path] = typer.Argument(None, help="Files or folders; de
         raise typer.Exit(1)
 
 
+@personas_app.command("lint")
+def lint(paths: list[Path] = typer.Argument(None, help="Files or folders; default: every persona Rapport loads.")) -> None:
+    """Quality warnings that validation does not catch; exit 1 if there are any (or if a file is invalid)."""
+    problems: list[Problem] = []
+    files = _files(paths)
+    for path in files:
+        try:
+            problems.extend(lint_file(path))
+        except DataFileError as exc:
+            problems.extend(exc.problems)
+    for problem in problems:
+        typer.echo(str(problem))
+    err.print(f"{len(files)} file(s) linted, {len(problems)} warning(s)")
+    if problems:
+        raise typer.Exit(1)
+
+
+def _files(paths: list[Path] | None) -> list[Path]:
+    if paths:
+        return [f for p in paths for f in (persona_files(p) or [p])]
+    library = PersonaLibrary()
+    return [f for location, _ in library.sources for f in persona_files(location)]
+
+
 @personas_app.command("schema")
 def schema(output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout.")) -> None:
     """Write the JSON Schema of persona files (for editor validation)."""
@@ -73,3 +94,122 @@ def schema(output: Path | None = typer.Option(None, "-o", "--output", help="Writ
     else:
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
+
+
+@personas_app.command("new")
+def new(
+    from_description: str | None = typer.Option(
+        None, "--from-description", help="Draft a complete persona from this description with a model."
+    ),
+    model: str | None = typer.Option(None, help="Model for drafting (default: the judge model if set, else the persona model)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write here instead of the user persona directory."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Create a persona: an interactive wizard, or a drafted one with --from-description."""
+    library = PersonaLibrary()
+    taken = set(library.ids())
+    if from_description:
+        spec, text = _drafted(from_description, model, taken)
+    else:
+        spec, text = _wizard(taken), None
+    path = _write(spec, text, output, force)
+    typer.echo(spec.id)
+    err.print(f"wrote {path}")
+    for problem in lint_file(path):
+        err.print(f"lint: {problem}", markup=False)
+    err.print(f"Try it: rapport chat {spec.id}")
+
+
+def _write(spec, text: str | None, output: Path | None, force: bool) -> Path:
+    from simulator.paths import user_personas_dir
+    from simulator.persona.drafting import with_schema_header
+    from simulator.persona.writer import persona_to_yaml, save_persona
+
+    content = with_schema_header(text) if text else persona_to_yaml(spec)
+    if output is None:
+        return save_persona(spec, user_personas_dir(), force=force, text=content)
+    if output.exists() and not force:
+        from simulator.persona.writer import PersonaExistsError
+
+        raise PersonaExistsError(f"{output} already exists; use --force to overwrite it")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(content, encoding="utf-8")
+    return output
+
+
+def _wizard(taken: set[str]):
+    """Ask every question, validating each answer as it is given."""
+    from simulator.persona.authoring import assemble_persona, check_trigger, parse_answer, repeating_groups, wizard_questions
+
+    err.print("[bold]New persona[/] — answer each question; press Enter to accept the [default].")
+    answers: dict = {}
+    for question in wizard_questions(taken):
+        answers[question.key] = _ask(question, answers)
+    for group in repeating_groups():
+        answers[group.key] = []
+        err.print(f"\n[bold]{group.title}[/] (at least {group.minimum}; leave the first answer empty to finish)")
+        while True:
+            item: dict = {}
+            first, *rest = group.questions
+            item[first.key] = _ask(first, answers)
+            if not item[first.key]:
+                if len(answers[group.key]) >= group.minimum:
+                    break
+                err.print(f"  please give at least {group.minimum}")
+                continue
+            for question in rest:
+                item[question.key] = _ask(question, answers)
+            if group.key in ("builds", "breaks"):
+                try:
+                    check_trigger(item)
+                except ValueError as exc:
+                    err.print(f"  {exc}; this one was not added")
+                    continue
+            answers[group.key].append(item)
+    return assemble_persona(answers)
+
+
+def _ask(question, answers: dict):
+    from simulator.persona.authoring import parse_answer
+
+    while True:
+        default = question.default_for(answers)
+        raw = typer.prompt(question.prompt, default=default if default is not None else "", show_default=bool(default),
+                           err=True)
+        if not raw.strip() and question.optional and default is None:
+            return None if question.key not in ("keywords",) else []
+        try:
+            return parse_answer(question, raw, answers)
+        except ValueError as exc:
+            err.print(f"  [red]{exc}[/]")
+
+
+def _drafted(description: str, model_spec: str | None, taken: set[str]):
+    import asyncio
+
+    from simulator.config import Role, resolve_model_spec
+    from simulator.models import build_chat_model, describe_model_error
+    from simulator.paths import bundled_personas_dir, rapport_home
+    from simulator.persona.drafting import DraftError, draft_persona, save_draft_for_fixing
+
+    spec = resolve_model_spec(Role.PERSONA, model_spec) if model_spec else (
+        resolve_model_spec(Role.JUDGE) or resolve_model_spec(Role.PERSONA)
+    )
+    err.print(f"Drafting with {spec.label}…")
+    example = (bundled_personas_dir() / "procurement-skeptic.yaml").read_text(encoding="utf-8")
+    try:
+        draft = asyncio.run(
+            draft_persona(description, build_chat_model(spec, Role.PERSONA), example_yaml=example, taken_ids=taken)
+        )
+    except DraftError as exc:
+        path = save_draft_for_fixing(exc.draft, rapport_home() / "drafts")
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False)
+        raise DraftError(f"{exc}; the draft is saved at {path} for you to fix", exc.draft, exc.problems) from None
+    except Exception as exc:  # noqa: BLE001 - model failures become one line
+        if isinstance(exc, RapportError):
+            raise
+        raise describe_model_error(exc, spec, Role.PERSONA) from exc
+    if draft.repaired:
+        err.print("The first draft had errors; the model repaired it.")
+    return draft.spec, draft.text

@@ -13,7 +13,10 @@ def build_chat_model(spec: ModelSpec, role: Role | str = Role.PERSONA) -> BaseCh
     """The chat model `spec` describes. Heavy providers are imported only when chosen."""
     role = Role(role).value
     if spec.provider == "fake":
-        return ScriptedChatModel(delay=0.02)  # a small delay per word, so streaming is visible in the UI
+        # `fake:replies.json` replays a JSON list of replies; plain `fake` echoes. A small delay per word makes
+        # streaming visible in the UI.
+        replies = _scripted_replies(spec.model) if spec.model else []
+        return ScriptedChatModel(replies=replies, delay=0.02 if not replies else 0.0)
     if spec.provider == "embedded":
         from .embedded import EmbeddedChatModel, default_gguf_path
 
@@ -25,6 +28,19 @@ def build_chat_model(spec: ModelSpec, role: Role | str = Role.PERSONA) -> BaseCh
 
         return build_openai_chat_model(spec, role)
     raise ConfigError(f"unknown provider {spec.provider!r}")  # pragma: no cover - ModelSpec restricts it
+
+
+def _scripted_replies(path: str) -> list[str]:
+    import json
+    from pathlib import Path
+
+    try:
+        replies = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"fake model replies file {path}: {exc}") from None
+    if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
+        raise ConfigError(f"fake model replies file {path}: expected a JSON list of strings")
+    return replies
 
 
 def chat_model_for(role: Role | str, override: ModelSpec | str | None = None) -> tuple[ModelSpec, BaseChatModel]:

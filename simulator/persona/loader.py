@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..yaml_source import validate_yaml_file
+from pydantic import ValidationError
+
+from ..errors import DataFileError, Problem
+from ..yaml_source import load_yaml, plain_data, problems_from_validation, validate_yaml_file
 from .spec import PersonaSpec
 
 SCHEMA_FILE_NAME = "persona.schema.json"
@@ -15,6 +18,20 @@ SCHEMA_FILE_NAME = "persona.schema.json"
 def load_persona(path: str | Path) -> PersonaSpec:
     """Load and validate one persona YAML file; raises `DataFileError` listing every problem."""
     return validate_yaml_file(Path(path), PersonaSpec)
+
+
+def persona_from_text(text: str, label: str = "<editor>") -> tuple[PersonaSpec | None, list[Problem]]:
+    """Validate persona YAML held in memory (an editor, a model's draft): the spec, or every located problem."""
+    try:
+        data = load_yaml(text, label)
+    except DataFileError as exc:
+        return None, exc.problems
+    if not hasattr(data, "keys"):
+        return None, [Problem(label, 1, "<root>", "expected a mapping of persona fields")]
+    try:
+        return PersonaSpec.model_validate(plain_data(data)), []
+    except ValidationError as exc:
+        return None, problems_from_validation(exc, data, label, PersonaSpec)
 
 
 def persona_json_schema() -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -51,7 +51,7 @@ class Scenario(SpecModel):
         description="Short name shown for the learner's turns in the transcript, e.g. 'Dr. Okafor' or 'Sam'.",
     )
     learner_brief: str = Field(description="What the learner knows before starting, written to the learner.")
-    learner_goal: str = Field(description="What the learner is trying to achieve in this conversation.")
+    learner_goal: str = Field(default="", description="What the learner is trying to achieve in this conversation.")
 
 
 class Personality(SpecModel):
@@ -180,7 +180,12 @@ class PersonaSpec(SpecModel):
         default_factory=list, description="What they know but only share once it is earned."
     )
     triggers: Triggers
-    opening_line: str = Field(description="The persona's first words.")
+    opening_line: str = Field(
+        default="", description="The persona's first words; leave empty to let the learner open the conversation."
+    )
+    alternate_openings: list[str] = Field(
+        default_factory=list, description="Other first lines this persona might open with (a card's alternate greetings)."
+    )
     difficulty: DifficultyPresets
     outcomes: Outcomes
     nonverbal_cues: list[str] = Field(
@@ -188,6 +193,10 @@ class PersonaSpec(SpecModel):
         description="Stage directions typical of this person, e.g. '*glances at the clock*'.",
     )
     knowledge: list[KnowledgeEntry] = Field(default_factory=list, description="Facts retrieved when relevant.")
+    card_extensions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Character Card fields Rapport does not use, kept so that exporting the card gives them back.",
+    )
 
     @field_validator("nonverbal_cues")
     @classmethod

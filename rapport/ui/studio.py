@@ -1,0 +1,97 @@
+"""The persona studio: pick or create a persona, edit its YAML with live validation, see its card, try it, save it."""
+
+from __future__ import annotations
+
+from html import escape
+
+import gradio as gr
+
+from simulator.errors import RapportError
+from simulator.paths import user_personas_dir
+from simulator.persona import Difficulty
+from simulator.persona.lint import located_warnings
+from simulator.persona.loader import persona_from_text
+from simulator.persona.writer import save_persona
+from simulator.session import Session
+from simulator.yaml_source import load_yaml
+
+from .cards import persona_card_html
+from .chat_panel import chat_panel
+from .chat_view import chat_messages, status_line
+from .persona_model import PersonaModel
+from .practice import LibraryHolder
+
+EDITOR_LABEL = "editor"
+
+
+def validation_report(text: str) -> tuple[str, str]:
+    """(validation and lint messages as Markdown, the card preview as HTML) for the editor's text."""
+    if not text.strip():
+        return "Load a persona or paste YAML to start.", ""
+    spec, problems = persona_from_text(text, EDITOR_LABEL)
+    if spec is None:
+        lines = "\n".join(f"- line {p.line or '?'}: `{escape(p.field)}`: {escape(p.message)}" for p in problems)
+        return f"**{len(problems)} error(s)** — fix these to try or save the persona:\n{lines}", ""
+    warnings = located_warnings(spec, load_yaml(text, EDITOR_LABEL), EDITOR_LABEL)
+    if warnings:
+        lines = "\n".join(f"- line {w.line or '?'}: `{escape(w.field)}`: {escape(w.message)}" for w in warnings)
+        return f"✅ **Valid.** {len(warnings)} suggestion(s):\n{lines}", persona_card_html(spec)
+    return "✅ **Valid**, and no suggestions.", persona_card_html(spec)
+
+
+def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_version: gr.State) -> None:
+    session_state = gr.State(None)
+    gr.Markdown(
+        "Edit a persona as YAML. Errors and suggestions update as you type. Saving writes to "
+        f"`{escape(str(user_personas_dir()))}`; a persona there with the same id as a bundled one replaces it."
+    )
+    with gr.Row():
+        with gr.Column(scale=3):
+            with gr.Row():
+                source = gr.Dropdown(holder.library.ids(), label="Start from an existing persona", elem_id="studio-source", scale=3)
+                load = gr.Button("Load", elem_id="studio-load", scale=1)
+            editor = gr.Code(language="yaml", lines=30, max_lines=30, label="Persona YAML", elem_id="studio-editor")
+        with gr.Column(scale=2):
+            report = gr.Markdown(elem_id="studio-validation")
+            card = gr.HTML(elem_id="studio-card")
+            with gr.Row():
+                overwrite = gr.Checkbox(label="Overwrite my saved persona with this id", elem_id="studio-overwrite")
+                save = gr.Button("Save to my personas", variant="primary", elem_id="studio-save")
+            saved = gr.Markdown(elem_id="studio-saved")
+            with gr.Accordion("Try it", open=True):
+                with gr.Row():
+                    level = gr.Radio([d.value for d in Difficulty], value="medium", label="Difficulty", scale=2)
+                    try_it = gr.Button("Start a test conversation", elem_id="studio-try", scale=1)
+                panel = chat_panel(session_state, prefix="studio-", height=320)
+
+    def load_persona_text(persona_id: str | None) -> str:
+        if not persona_id:
+            return ""
+        source_file = holder.library.source(persona_id)
+        return source_file.path.read_text(encoding="utf-8")
+
+    def start_trial(text: str, difficulty: str):
+        spec, problems = persona_from_text(text, EDITOR_LABEL)
+        if spec is None:
+            raise gr.Error(f"The persona has {len(problems)} error(s); fix them first.")
+        if persona_model.model is None:
+            raise gr.Error(persona_model.error or "no persona model is configured")
+        session = Session(spec, persona_model.model, difficulty=difficulty, model_spec=persona_model.spec)
+        return session, chat_messages(session), status_line(session)
+
+    def save_text(text: str, force: bool, version: int):
+        spec, problems = persona_from_text(text, EDITOR_LABEL)
+        if spec is None:
+            return f"Not saved: {len(problems)} error(s) to fix first.", version
+        try:
+            path = save_persona(spec, user_personas_dir(), force=force, text=text)
+        except RapportError as exc:
+            return f"Not saved: {escape(str(exc))}. Tick the overwrite box to replace it.", version
+        holder.refresh()
+        return f"Saved `{escape(str(path))}`. It is now in the practice gallery.", version + 1
+
+    load.click(load_persona_text, source, editor)
+    editor.change(validation_report, editor, [report, card], trigger_mode="always_last", show_progress="hidden")
+    try_it.click(start_trial, [editor, level], [session_state, panel.chatbot, panel.status])
+    save.click(save_text, [editor, overwrite, library_version], [saved, library_version])
+

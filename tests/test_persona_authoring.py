@@ -1,0 +1,117 @@
+"""Authoring personas without Python: lint, the wizard, drafting from a description, YAML writing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.errors import DataFileError
+from simulator.models import ScriptedChatModel
+from simulator.paths import bundled_personas_dir
+from simulator.persona import PersonaLibrary, load_persona
+from simulator.persona.drafting import DraftError, draft_persona
+from simulator.persona.lint import lint_file
+from simulator.persona.spec import PersonaSpec
+from simulator.persona.writer import persona_to_yaml
+from simulator.yaml_source import load_yaml, plain_data
+
+EXAMPLE = (bundled_personas_dir() / "procurement-skeptic.yaml").read_text(encoding="utf-8")
+WIZARD_INPUT = Path(__file__).parent / "data" / "wizard_answers.txt"
+
+
+def rapport(*args: str, input: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rapport.cli", *args],
+        capture_output=True, text=True, input=input, env={**os.environ, "COLUMNS": "200", **env}, timeout=120,
+    )
+
+
+@pytest.mark.parametrize("source", list(PersonaLibrary()), ids=lambda s: s.spec.id)
+def test_bundled_personas_lint_clean_and_round_trip_through_the_writer(source):
+    assert lint_file(source.path) == []
+    text = persona_to_yaml(source.spec)
+    assert text.startswith("# yaml-language-server: $schema=persona.schema.json\n")
+    assert PersonaSpec.model_validate(plain_data(load_yaml(text, "x"))) == source.spec
+
+
+def test_lint_reports_what_validation_cannot_catch(tmp_path):
+    spec = load_persona(bundled_personas_dir() / "procurement-skeptic.yaml")
+    thin = spec.model_copy(
+        update={
+            "hidden_information": [],
+            "opening_line": "",
+            "background": "Dana buys software.",
+            "triggers": spec.triggers.model_copy(update={"builds": spec.triggers.builds[:1], "breaks": spec.triggers.breaks[:1]}),
+            "scenario": spec.scenario.model_copy(update={"learner_goal": "", "learner_brief": "Dana is busy."}),
+        }
+    )
+    path = tmp_path / "thin.yaml"
+    path.write_text(persona_to_yaml(thin), encoding="utf-8")
+    warnings = {p.field: str(p) for p in lint_file(path)}
+    assert set(warnings) >= {"hidden_information", "triggers", "opening_line", "background", "scenario.learner_goal"}
+    assert warnings["triggers"].startswith(f"{path}:") and "only 2 triggers" in warnings["triggers"]
+    result = rapport("personas", "lint", str(path))
+    assert result.returncode == 1 and len(result.stdout.splitlines()) == len(warnings)
+
+
+def test_wizard_validates_as_you_go_and_writes_a_clean_persona(tmp_path):
+    result = rapport("personas", "new", input=WIZARD_INPUT.read_text(), RAPPORT_HOME=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "retired-teacher"
+    assert "use 3-64 lowercase letters" in result.stderr  # the bad id was refused and asked again
+    assert "give a whole number from 0 to 100" in result.stderr
+    path = tmp_path / "personas" / "retired-teacher.yaml"
+    spec = load_persona(path)
+    assert spec.name == "Harold Finch" and spec.scenario.learner_label == "Volunteer"
+    assert [t.behaviour for t in spec.triggers.breaks] == ["jargon", "pushing_agenda"]
+    assert spec.difficulty.easy.trust > spec.difficulty.medium.trust == 30 > spec.difficulty.hard.trust
+    assert lint_file(path) == []
+    again = rapport("personas", "new", input=WIZARD_INPUT.read_text(), RAPPORT_HOME=str(tmp_path))
+    assert "already used by another persona" in again.stderr  # never overwrites a persona by accident
+
+
+def _draft_of(spec_id: str, name: str) -> str:
+    return EXAMPLE.replace("id: procurement-skeptic", f"id: {spec_id}").replace("name: Dana Whitfield", f"name: {name}")
+
+
+def test_drafting_repairs_an_invalid_first_draft_once():
+    invalid = "```yaml\n" + _draft_of("retired-teacher", "Harold Finch").replace("domain: sales", "domain: banking") + "```"
+    valid = "Here you go:\n```yaml\n" + _draft_of("retired-teacher", "Harold Finch") + "```"
+    model = ScriptedChatModel(replies=[invalid, valid])
+    draft = asyncio.run(draft_persona("a retired teacher", model, example_yaml=EXAMPLE, taken_ids={"procurement-skeptic"}))
+    assert draft.repaired and draft.spec.id == "retired-teacher"
+    repair_request = model.prompts[1][-1].content
+    assert "draft:" in repair_request and "domain: input should be 'sales'" in repair_request
+
+
+def test_drafting_gives_up_after_one_repair_and_keeps_the_draft():
+    taken = _draft_of("procurement-skeptic", "Dana")  # an id that is already taken, twice
+    model = ScriptedChatModel(replies=[taken, taken])
+    with pytest.raises(DraftError) as caught:
+        asyncio.run(draft_persona("x", model, example_yaml=EXAMPLE, taken_ids={"procurement-skeptic"}))
+    assert "already taken" in str(caught.value.problems[0]) and "id: procurement-skeptic" in caught.value.draft
+
+
+def test_new_from_description_on_the_command_line(tmp_path):
+    replies = tmp_path / "replies.json"
+    replies.write_text(json.dumps(["```yaml\n" + _draft_of("retired-teacher", "Harold Finch") + "```"]))
+    result = rapport(
+        "personas", "new", "--from-description", "a retired teacher who distrusts online banking",
+        "--model", f"fake:{replies}", RAPPORT_HOME=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "retired-teacher"
+    assert load_persona(tmp_path / "personas" / "retired-teacher.yaml").name == "Harold Finch"
+
+    replies.write_text(json.dumps(["not yaml: [", "still: not: valid"]))
+    failed = rapport("personas", "new", "--from-description", "x", "--model", f"fake:{replies}", RAPPORT_HOME=str(tmp_path))
+    assert failed.returncode == 1
+    assert "still invalid after one repair" in failed.stderr and "draft-needs-fixing.yaml" in failed.stderr
+    with pytest.raises(DataFileError):
+        load_persona(tmp_path / "drafts" / "draft-needs-fixing.yaml")
