@@ -15,12 +15,18 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
 from pydantic import BaseModel
 
+from .appraisal import TurnAppraisal
 from .config import ModelSpec, Role
+from .disclosure import Outcome
+from .dynamics import RapportDynamics
 from .errors import ModelError, SessionError
 from .fidelity import character_breaks, clean_reply, drop_breaking_sentences
 from .models import describe_model_error, prompt_style
 from .persona.spec import Difficulty, PersonaSpec
 from .prompts import END_MARKER, PersonaContext, max_tokens_for, persona_messages
+from .signals import TurnReader
+from .state import RapportState
+from .trajectory import TrajectoryPoint, trajectory_points
 from .transcript import Speaker, Transcript, Turn
 
 DEFAULT_MAX_TURNS = 40
@@ -31,11 +37,18 @@ class EndReason(StrEnum):
     LEARNER_ENDED = "learner_ended"
     TURN_LIMIT = "turn_limit"
     PERSONA_ENDED = "persona_ended"
+    SUCCESS = "success"  # the persona's success outcome happened (e.g. agreed to a demo)
+    FAILURE = "failure"  # trust collapsed and the persona ended the conversation
 
 
 class Ending(BaseModel):
     reason: EndReason
     detail: str = ""
+
+    @property
+    def outcome(self) -> str | None:
+        """'success', 'failure', or None when the conversation ended without either."""
+        return self.reason.value if self.reason in (EndReason.SUCCESS, EndReason.FAILURE) else None
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,9 @@ class Session:
         max_turns: int = DEFAULT_MAX_TURNS,
         model_spec: ModelSpec | None = None,
         session_id: str | None = None,
+        dynamics: bool = True,
+        reader: TurnReader | None = None,
+        nonverbal: bool = True,
     ):
         self.id = session_id or uuid.uuid4().hex
         self.persona = persona
@@ -86,6 +102,7 @@ class Session:
         self.started_at = datetime.now(UTC)
         self.turns: list[Turn] = []
         self.ending: Ending | None = None
+        self.dynamics = RapportDynamics(persona, self.difficulty, reader, nonverbal) if dynamics else None
         self.restart()
 
     # -- state ---------------------------------------------------------------------------------
@@ -110,9 +127,32 @@ class Session:
     def transcript(self) -> Transcript:
         return Transcript(persona=self.persona.id, turns=list(self.turns))
 
+    @property
+    def state(self) -> RapportState | None:
+        return self.dynamics.state if self.dynamics else None
+
+    @property
+    def trajectory(self) -> list[TurnAppraisal]:
+        """Per learner turn: what was read, how trust/openness/engagement moved, and why."""
+        return list(self.dynamics.trajectory) if self.dynamics else []
+
+    def trajectory_points(self) -> list[TrajectoryPoint]:
+        """The relationship at the start and after each learner turn, with reasons."""
+        return trajectory_points(self.dynamics.initial, self.dynamics.trajectory) if self.dynamics else []
+
     def context(self) -> PersonaContext:
-        """What shapes the next reply (extended by the rapport dynamics)."""
-        return PersonaContext(preset=self.preset, turns=self.turns)
+        """What shapes the next reply: the preset, the transcript, and the rapport state."""
+        if self.dynamics is None:
+            return PersonaContext(preset=self.preset, turns=self.turns)
+        return PersonaContext(
+            preset=self.preset,
+            turns=self.turns,
+            mood=self.dynamics.mood(),
+            guidance=self.dynamics.guidance(),
+            disclosable=self.dynamics.disclosable(),
+            knowledge=self.dynamics.knowledge(self.turns),
+            verbosity=self.dynamics.verbosity(),
+        )
 
     def next_prompt(self) -> list[BaseMessage]:
         """The messages the persona model will receive for its next reply."""
@@ -125,6 +165,8 @@ class Session:
         opening = self.persona.opening_line.strip()
         self.turns = [Turn(speaker=Speaker.PERSONA, text=opening)] if opening else []
         self.ending = None
+        if self.dynamics is not None:
+            self.dynamics.reset()
 
     def end(self, reason: EndReason = EndReason.LEARNER_ENDED, detail: str = "") -> Ending:
         if self.ending is None:
@@ -140,6 +182,8 @@ class Session:
             self.turns.pop()
         if len(self.turns) > floor and self.turns[-1].speaker is Speaker.LEARNER:
             self.turns.pop()
+            if self.dynamics is not None:
+                self.dynamics.undo_last()
         self.ending = None
         return True
 
@@ -153,7 +197,12 @@ class Session:
         if self.awaiting_reply:
             raise SessionError("the last message has no reply yet; retry it or undo it first")
         self.turns.append(Turn(speaker=Speaker.LEARNER, text=text))
-        async for event in self._reply():
+        outcome = None
+        if self.dynamics is not None:
+            self.dynamics.observe(self.turns)
+            outcome = self.dynamics.outcome()
+        events = self._closing(outcome) if outcome is not None else self._reply()
+        async for event in events:
             yield event
 
     async def retry(self) -> AsyncIterator[ReplyEvent]:
@@ -172,18 +221,38 @@ class Session:
 
     # -- generation ----------------------------------------------------------------------------
 
+    async def _closing(self, outcome: Outcome) -> AsyncIterator[ReplyEvent]:
+        """The persona's authored closing line when the conversation is won or lost."""
+        for piece in outcome.closing_line.split(" "):
+            yield Delta(piece + " ")
+        turn = Turn(speaker=Speaker.PERSONA, text=outcome.closing_line)
+        self.turns.append(turn)
+        reason = EndReason.SUCCESS if outcome.kind == "success" else EndReason.FAILURE
+        self.ending = Ending(reason=reason, detail=f"{outcome.description}: {outcome.reason}")
+        yield ReplyDone(turn=turn, index=len(self.turns) - 1, ending=self.ending)
+
+    def _cue(self) -> str | None:
+        return self.dynamics.trajectory[-1].cue if self.dynamics and self.dynamics.trajectory else None
+
     async def _reply(self) -> AsyncIterator[ReplyEvent]:
+        cue = self._cue()
+        lead = [Delta(cue + " ")] if cue else []  # the stage direction is shown first, and again after a reset
         messages = self.next_prompt()
         max_tokens = max_tokens_for(self.context())
         text, persona_left = "", False
         for attempt in range(2):  # a second attempt when the reply is empty or breaks character
             raw = ""
+            for event in lead:
+                yield event
             async for event in self._stream(messages, max_tokens):
                 if isinstance(event, Delta):
                     raw += event.text
-                elif isinstance(event, Reset):
+                    yield event
+                else:
                     raw = ""
-                yield event
+                    yield event
+                    for lead_event in lead:
+                        yield lead_event
             persona_left = END_MARKER in raw
             text = clean_reply(raw.replace(END_MARKER, " "), self._speaker_labels())
             if text and not character_breaks(text, self._last_learner_text()):
@@ -192,6 +261,8 @@ class Session:
                 yield Reset("the reply was empty or out of character")
                 messages = messages + [SystemMessage(_stay_in_character(self.persona))]
         text = drop_breaking_sentences(text, self._last_learner_text()) or _fallback_reply(self.persona)
+        if cue and not text.startswith("*"):
+            text = f"{cue} {text}"
         ending = None
         if persona_left:
             ending = Ending(reason=EndReason.PERSONA_ENDED, detail=f"{self.persona.name} ended the conversation")

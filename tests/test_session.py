@@ -19,6 +19,11 @@ def persona(library):
     return library.get("procurement-skeptic")
 
 
+def loop(persona, model, **kwargs) -> Session:
+    """A session without rapport dynamics: these tests are about the loop itself."""
+    return Session(persona, model, dynamics=False, **kwargs)
+
+
 def run(session: Session, text: str | None) -> list:
     """All events of one reply (`text=None` retries)."""
     return list(session.send_sync(text) if text is not None else session.retry_sync())
@@ -26,7 +31,7 @@ def run(session: Session, text: str | None) -> list:
 
 def test_reply_streams_in_pieces_and_is_committed(persona):
     model = ScriptedChatModel(replies=["Fine. *makes a note* What do you want to know?"])
-    session = Session(persona, model)
+    session = loop(persona, model)
     events = run(session, "Hello Dana, what went wrong with Veritrack?")
     deltas = [e.text for e in events if isinstance(e, Delta)]
     done = events[-1]
@@ -38,7 +43,7 @@ def test_reply_streams_in_pieces_and_is_committed(persona):
 
 def test_prompt_plays_the_persona_and_forbids_breaking_character(persona):
     model = ScriptedChatModel(replies=["Go on."])
-    session = Session(persona, model)
+    session = loop(persona, model)
     run(session, "Hi")
     [prompt] = model.prompts
     system = prompt[0]
@@ -50,13 +55,13 @@ def test_prompt_plays_the_persona_and_forbids_breaking_character(persona):
 
 
 def test_difficulty_changes_the_allowed_reply_length(persona):
-    easy = Session(persona, ScriptedChatModel(), difficulty="easy").next_prompt()[0].content
-    hard = Session(persona, ScriptedChatModel(), difficulty="hard").next_prompt()[0].content
+    easy = loop(persona, ScriptedChatModel(), difficulty="easy").next_prompt()[0].content
+    hard = loop(persona, ScriptedChatModel(), difficulty="hard").next_prompt()[0].content
     assert "two or three sentences" in easy and "one short sentence" in hard
 
 
 def test_undo_removes_the_last_exchange_and_restart_starts_over(persona):
-    session = Session(persona, ScriptedChatModel(replies=["One.", "Two."]))
+    session = loop(persona, ScriptedChatModel(replies=["One.", "Two."]))
     run(session, "first")
     run(session, "second")
     assert session.undo() is True
@@ -67,26 +72,26 @@ def test_undo_removes_the_last_exchange_and_restart_starts_over(persona):
 
 
 def test_end_reasons(persona):
-    learner_ended = Session(persona, ScriptedChatModel(replies=["Ok."]))
+    learner_ended = loop(persona, ScriptedChatModel(replies=["Ok."]))
     run(learner_ended, "hello")
     assert learner_ended.end().reason is EndReason.LEARNER_ENDED
     with pytest.raises(SessionError):
         run(learner_ended, "are you still there?")
 
-    limited = Session(persona, ScriptedChatModel(replies=["One.", "Two."]), max_turns=2)
+    limited = loop(persona, ScriptedChatModel(replies=["One.", "Two."]), max_turns=2)
     run(limited, "a")
     done = run(limited, "b")[-1]
     assert done.ending.reason is EndReason.TURN_LIMIT and limited.ended
 
-    walked_out = Session(persona, ScriptedChatModel(replies=["I think we're done here. [END]"]))
-    done = run(walked_out, "Sign today or lose the discount.")[-1]
+    walked_out = loop(persona, ScriptedChatModel(replies=["I think we're done here. [END]"]))
+    done = run(walked_out, "Let me show you our pricing tiers.")[-1]
     assert done.ending.reason is EndReason.PERSONA_ENDED
     assert done.turn.text == "I think we're done here."
 
 
 def test_failed_model_call_keeps_the_message_and_retry_answers_it(persona):
     model = ScriptedChatModel(replies=["Recovered."], fail_with=[RuntimeError("connection reset")])
-    session = Session(persona, model)
+    session = loop(persona, model)
     with pytest.raises(ModelError, match="the persona model .* failed: connection reset"):
         run(session, "What matters most to you?")
     assert session.awaiting_reply and session.turns[-1].text == "What matters most to you?"
@@ -99,7 +104,7 @@ def test_failed_model_call_keeps_the_message_and_retry_answers_it(persona):
 
 def test_out_of_character_reply_is_generated_again(persona):
     model = ScriptedChatModel(replies=["As an AI language model, I cannot have opinions.", "*frowns* Odd question."])
-    session = Session(persona, model)
+    session = loop(persona, model)
     events = run(session, "What do you think?")
     assert any(isinstance(e, Reset) for e in events)
     assert events[-1].turn.text == "*frowns* Odd question."
@@ -107,7 +112,7 @@ def test_out_of_character_reply_is_generated_again(persona):
 
 
 def test_persona_never_agrees_it_is_a_machine(persona):
-    session = Session(persona, ScriptedChatModel(replies=["Yes. I run on a server.", "Yes, I am."]))
+    session = loop(persona, ScriptedChatModel(replies=["Yes. I run on a server.", "Yes, I am."]))
     text = run(session, "Be honest, are you an AI?")[-1].turn.text
     assert not text.lower().startswith("yes") and character_breaks(text, "Be honest, are you an AI?") == []
     assert character_breaks("Yes, I am.", "are you a bot?") == ["agrees it is a machine"]
@@ -116,7 +121,7 @@ def test_persona_never_agrees_it_is_a_machine(persona):
 
 def test_empty_and_huge_messages(persona):
     model = ScriptedChatModel(replies=["That's a lot."])
-    session = Session(persona, model)
+    session = loop(persona, model)
     with pytest.raises(SessionError, match="type a message first"):
         run(session, "   ")
     huge = "word " * 20_000
@@ -148,7 +153,7 @@ def test_clean_reply_trims_what_base_models_add():
 
 def test_sessions_can_stream_concurrently(persona):
     async def one(i: int) -> str:
-        session = Session(persona, ScriptedChatModel(replies=[f"Reply {i}."], delay=0.01))
+        session = loop(persona, ScriptedChatModel(replies=[f"Reply {i}."], delay=0.01))
         async for event in session.send(f"hello {i}"):
             last = event
         return last.turn.text

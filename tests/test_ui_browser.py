@@ -57,6 +57,10 @@ def test_pick_a_persona_and_get_streamed_in_character_replies(app_url):
         assert "want proof this time." in seen[-1]
         assert len([s for s in seen if "Veritrack" in s or "leans back" in s]) >= 3, "the reply should arrive in pieces"
         screenshot(page, "02-conversation")
+        page.click("#end")
+        page.wait_for_function("document.querySelector('#review').innerText.includes('How the relationship moved')")
+        review = page.inner_text("#review")
+        assert "Turn 1" in review and "trust" in review
         assert page.remote_requests == []  # nothing leaves the machine
 
 

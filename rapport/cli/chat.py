@@ -55,6 +55,12 @@ def chat(
         else:
             _stream(session, line)
     out.print(f"\n[dim]Conversation over: {session.ending.detail}.[/]")
+    if session.trajectory:
+        from rich.markdown import Markdown
+
+        from simulator.trajectory import trajectory_markdown
+
+        out.print(Markdown("## How the relationship moved\n" + trajectory_markdown(session.trajectory_points(), persona)))
 
 
 def _say(name: str, text: str) -> None:

@@ -12,6 +12,7 @@ import gradio as gr
 
 from simulator.errors import RapportError
 from simulator.session import Delta, ReplyDone, Reset, Session
+from simulator.trajectory import trajectory_markdown
 
 from .chat_view import as_text, chat_messages, status_line
 
@@ -21,6 +22,7 @@ class ChatPanel:
     chatbot: gr.Chatbot
     message: gr.Textbox
     status: gr.Markdown
+    review: gr.Markdown
     retry: gr.Button
     undo: gr.Button
     restart: gr.Button
@@ -49,6 +51,13 @@ async def _stream_reply(session: Session, events: AsyncIterator) -> AsyncIterato
     yield chat_messages(session), status_line(session)
 
 
+def review_markdown(session: Session | None) -> str:
+    """After the session: which turns moved the relationship, and why (empty while it is going on)."""
+    if session is None or session.ending is None or session.dynamics is None:
+        return ""
+    return "### How the relationship moved\n" + trajectory_markdown(session.trajectory_points(), session.persona)
+
+
 def chat_panel(session_state: gr.State, prefix: str, height: int = 460) -> ChatPanel:
     """Build the panel's components and wire them to the session in `session_state`."""
     chatbot = gr.Chatbot(label="Conversation", height=height, elem_id=f"{prefix}chat", buttons=["copy"])
@@ -63,42 +72,44 @@ def chat_panel(session_state: gr.State, prefix: str, height: int = 460) -> ChatP
         undo = gr.Button("Undo last exchange", elem_id=f"{prefix}undo", size="sm")
         restart = gr.Button("Restart", elem_id=f"{prefix}restart", size="sm")
         end = gr.Button("End session", variant="stop", elem_id=f"{prefix}end", size="sm")
-    panel = ChatPanel(chatbot, message, status, retry, undo, restart, end)
+    review = gr.Markdown(elem_id=f"{prefix}review")
+    panel = ChatPanel(chatbot, message, status, review, retry, undo, restart, end)
 
     async def on_send(text: str, session: Session | None):
         if session is None:
-            yield gr.update(), [], "Choose a persona first."
+            yield gr.update(), [], "Choose a persona first.", ""
             return
         problem = _cannot_send(session, text)
         if problem:
-            yield gr.update(), chat_messages(session), problem
+            yield gr.update(), chat_messages(session), problem, review_markdown(session)
             return
         async for history, line in _stream_reply(session, session.send(text)):
-            yield "", history, line
+            yield "", history, line, review_markdown(session)
 
     async def on_retry(session: Session | None):
         if session is None or not session.awaiting_reply:
-            yield chat_messages(session), status_line(session) or "Nothing to retry."
+            yield chat_messages(session), status_line(session) or "Nothing to retry.", review_markdown(session)
             return
-        async for update in _stream_reply(session, session.retry()):
-            yield update
+        async for history, line in _stream_reply(session, session.retry()):
+            yield history, line, review_markdown(session)
 
     def command(action):
         def run(session: Session | None):
             if session is not None:
                 action(session)
-            return chat_messages(session), status_line(session)
+            return chat_messages(session), status_line(session), review_markdown(session)
 
         return run
 
-    inputs, outputs = [message, session_state], [message, chatbot, status]
+    inputs, outputs = [message, session_state], [message, chatbot, status, review]
+    shown = [chatbot, status, review]
     message.submit(on_send, inputs, outputs)
     send.click(on_send, inputs, outputs)
-    retry.click(on_retry, [session_state], [chatbot, status])
-    undo.click(command(Session.undo), [session_state], [chatbot, status])
-    restart.click(command(Session.restart), [session_state], [chatbot, status])
-    chatbot.clear(command(Session.restart), [session_state], [chatbot, status])
-    end.click(command(Session.end), [session_state], [chatbot, status])
+    retry.click(on_retry, [session_state], shown)
+    undo.click(command(Session.undo), [session_state], shown)
+    restart.click(command(Session.restart), [session_state], shown)
+    chatbot.clear(command(Session.restart), [session_state], shown)
+    end.click(command(Session.end), [session_state], shown)
     return panel
 
 

@@ -77,7 +77,7 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
         if persona_model.model is None:
             raise gr.Error(persona_model.error or "no persona model is configured")
         session = Session(spec, persona_model.model, difficulty=difficulty, model_spec=persona_model.spec)
-        return session, chat_messages(session), status_line(session)
+        return session, chat_messages(session), status_line(session), ""
 
     def save_text(text: str, force: bool, version: int):
         spec, problems = persona_from_text(text, EDITOR_LABEL)
@@ -92,6 +92,6 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
 
     load.click(load_persona_text, source, editor)
     editor.change(validation_report, editor, [report, card], trigger_mode="always_last", show_progress="hidden")
-    try_it.click(start_trial, [editor, level], [session_state, panel.chatbot, panel.status])
+    try_it.click(start_trial, [editor, level], [session_state, panel.chatbot, panel.status, panel.review])
     save.click(save_text, [editor, overwrite, library_version], [saved, library_version])
 

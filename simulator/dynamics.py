@@ -1,0 +1,107 @@
+"""Rapport dynamics for one session: read each learner turn, move the state, gate disclosure, decide outcomes."""
+
+from __future__ import annotations
+
+from .appraisal import TurnAppraisal, appraise
+from .behaviours import Behaviour
+from .disclosure import Outcome, condition_holds, outcome_after_turn
+from .persona.spec import Difficulty, HiddenItem, KnowledgeEntry, PersonaSpec
+from .portrayal import choose_cue, mood_direction, reaction_notes, verbosity_for
+from .signals import Conversation, TurnReader
+from .state import RapportState
+from .transcript import Speaker, Turn
+
+KNOWLEDGE_PER_TURN = 3
+
+
+class RapportDynamics:
+    """The persona's hidden state and its history (the trajectory), for one session."""
+
+    def __init__(self, persona: PersonaSpec, difficulty: Difficulty, reader: TurnReader | None = None,
+                 nonverbal: bool = True):
+        self.persona = persona
+        self.preset = persona.preset(difficulty)
+        self.reader = reader or TurnReader()
+        self.nonverbal = nonverbal
+        self.reset()
+
+    def reset(self) -> None:
+        self.initial = RapportState.initial(self.preset)
+        self.trajectory: list[TurnAppraisal] = []
+
+    # -- derived views ----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> RapportState:
+        return self.trajectory[-1].after if self.trajectory else self.initial
+
+    @property
+    def unlocked(self) -> list[str]:
+        """Hidden item ids earned so far, in the order they were earned (earned items stay earned)."""
+        return [item for a in self.trajectory for item in a.unlocked]
+
+    @property
+    def seen(self) -> set[Behaviour]:
+        return {b for a in self.trajectory for b in a.reading.behaviours}
+
+    def disclosable(self) -> list[HiddenItem]:
+        """The hidden items the persona model may be told about: only the earned ones."""
+        earned = set(self.unlocked)
+        return [item for item in self.persona.hidden_information if item.id in earned]
+
+    # -- one learner turn ---------------------------------------------------------------------------
+
+    def observe(self, turns: list[Turn]) -> TurnAppraisal:
+        """Appraise the last turn of `turns` (a learner turn) against everything before it."""
+        *before, current = turns
+        conversation = Conversation(
+            persona=self.persona,
+            verbosity=self.preset.verbosity,
+            persona_turns=[t.text for t in before if t.speaker is Speaker.PERSONA],
+            learner_turns=[t.text for t in before if t.speaker is Speaker.LEARNER],
+        )
+        reading = self.reader.read(current.text, conversation)
+        appraisal = appraise(reading, current.text, self.state, self.persona, self.preset, self.trajectory,
+                             turn=len(turns) - 1)
+        seen = self.seen | set(reading.behaviours)
+        earned = set(self.unlocked)
+        appraisal.unlocked = [
+            item.id for item in self.persona.hidden_information
+            if item.id not in earned and condition_holds(item, appraisal.after, seen, self.preset)
+        ]
+        if self.nonverbal:
+            appraisal.cue = choose_cue(self.persona, appraisal.trust_change, appraisal.turn)
+        self.trajectory.append(appraisal)
+        return appraisal
+
+    def undo_last(self) -> None:
+        if self.trajectory:
+            self.trajectory.pop()
+
+    def outcome(self) -> Outcome | None:
+        """Success or failure decided by the last turn, if any."""
+        if not self.trajectory:
+            return None
+        last = self.trajectory[-1]
+        return outcome_after_turn(self.persona, last.after, self.unlocked, last.text)
+
+    # -- what shapes the next reply ----------------------------------------------------------------
+
+    def guidance(self) -> list[str]:
+        last = self.trajectory[-1] if self.trajectory else None
+        notes = reaction_notes(last, self.persona)
+        if last is not None and last.cue:
+            notes.append(f"Your reply begins with the stage direction {last.cue}; do not add another one.")
+        return notes
+
+    def verbosity(self):
+        return verbosity_for(self.state, self.preset.verbosity)
+
+    def knowledge(self, turns: list[Turn]) -> list[KnowledgeEntry]:
+        """Knowledge entries whose keywords came up in the last two turns (bounded, so dossiers don't bloat prompts)."""
+        recent = " ".join(t.text.lower() for t in turns[-2:])
+        hits = [k for k in self.persona.knowledge if any(word.lower() in recent for word in k.keywords)]
+        return hits[:KNOWLEDGE_PER_TURN]
+
+    def mood(self) -> str:
+        return mood_direction(self.state)
