@@ -125,3 +125,29 @@ def test_persona_studio_validates_live_tries_and_saves(app_url, library, tmp_pat
 
         page.click("#studio-save")  # a second save must not overwrite silently
         page.wait_for_function("document.querySelector('#studio-saved').innerText.includes('Not saved')")
+
+
+def test_studio_imports_and_exports_character_cards(app_url, tmp_path):
+    import json
+
+    card = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {
+        "name": "Mira Voss", "description": "A lighthouse keeper who has not spoken to her sister in ten years.",
+        "personality": "wry, lonely", "scenario": "A storm.", "first_mes": "You're soaked. Come in.",
+        "mes_example": "", "creator_notes": "", "system_prompt": "", "post_history_instructions": "",
+        "alternate_greetings": [], "tags": [], "creator": "", "character_version": "", "extensions": {}}}
+    path = tmp_path / "mira.json"
+    path.write_text(json.dumps(card))
+    with browser_page() as page:
+        page.goto(app_url)
+        page.click("#tab-studio-button")
+        page.click("text=Character Cards (V2/V3)")
+        page.set_input_files("#studio-card-upload input[type=file]", str(path))
+        page.wait_for_function("document.querySelector('#studio-import-notes').innerText.includes('Imported')")
+        page.wait_for_function("document.querySelector('#studio-validation').innerText.includes('Valid')")
+        assert "Mira Voss" in page.inner_text("#studio-card")
+        with page.expect_download() as download:
+            page.click("#studio-export")
+            page.wait_for_selector("#studio-exported a", timeout=15_000)
+            page.click("#studio-exported a")
+        exported = json.loads(download.value.path().read_text())
+        assert exported["spec"] == "chara_card_v3" and exported["data"]["name"] == "Mira Voss"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from html import escape
+from pathlib import Path
 
 import gradio as gr
 
@@ -11,7 +13,8 @@ from simulator.paths import user_personas_dir
 from simulator.persona import Difficulty
 from simulator.persona.lint import located_warnings
 from simulator.persona.loader import persona_from_text
-from simulator.persona.writer import save_persona
+from simulator.persona.cards import card_to_persona, export_card, read_card
+from simulator.persona.writer import persona_to_yaml, save_persona
 from simulator.session import Session
 from simulator.yaml_source import load_yaml
 
@@ -51,6 +54,15 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
                 source = gr.Dropdown(holder.library.ids(), label="Start from an existing persona", elem_id="studio-source", scale=3)
                 load = gr.Button("Load", elem_id="studio-load", scale=1)
             editor = gr.Code(language="yaml", lines=30, max_lines=30, label="Persona YAML", elem_id="studio-editor")
+            with gr.Accordion("Character Cards (V2/V3)", open=False):
+                card_upload = gr.File(label="Import a card (.json or .png)", file_types=[".json", ".png"],
+                                      elem_id="studio-card-upload")
+                import_notes = gr.Markdown(elem_id="studio-import-notes")
+                with gr.Row():
+                    card_format = gr.Radio(["ccv2", "ccv3"], value="ccv3", label="Export format")
+                    card_png = gr.Checkbox(label="As PNG", value=False)
+                    export = gr.Button("Export the editor's persona", elem_id="studio-export")
+                exported = gr.File(label="Exported card", elem_id="studio-exported", interactive=False)
         with gr.Column(scale=2):
             report = gr.Markdown(elem_id="studio-validation")
             card = gr.HTML(elem_id="studio-card")
@@ -90,7 +102,31 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
         holder.refresh()
         return f"Saved `{escape(str(path))}`. It is now in the practice gallery.", version + 1
 
+    def import_card(path: str | None):
+        if not path:
+            return gr.update(), ""
+        try:
+            spec = card_to_persona(read_card(path), taken_ids=set(holder.library.ids()))
+        except RapportError as exc:
+            return gr.update(), f"**Not imported:** {escape(str(exc))}"
+        notes = spec.card_extensions.get("rapport_import_notes") or []
+        listed = "\n".join(f"- {escape(str(n))}" for n in notes)
+        return persona_to_yaml(spec), "Imported into the editor (not saved yet)." + (
+            f" Filled in with defaults — review these:\n{listed}" if listed else ""
+        )
+
+    def export_editor(text: str, version: str, png: bool) -> str | None:
+        spec, problems = persona_from_text(text, EDITOR_LABEL)
+        if spec is None:
+            raise gr.Error(f"The persona has {len(problems)} error(s); fix them first.")
+        folder = Path(tempfile.mkdtemp(prefix="rapport-card-"))
+        path = folder / f"{spec.id}.{version}.{'png' if png else 'json'}"
+        path.write_bytes(export_card(spec, version, png))
+        return str(path)
+
     load.click(load_persona_text, source, editor)
+    card_upload.upload(import_card, card_upload, [editor, import_notes])
+    export.click(export_editor, [editor, card_format, card_png], exported)
     editor.change(validation_report, editor, [report, card], trigger_mode="always_last", show_progress="hidden")
     try_it.click(start_trial, [editor, level], [session_state, panel.chatbot, panel.status, panel.review])
     save.click(save_text, [editor, overwrite, library_version], [saved, library_version])
