@@ -159,10 +159,11 @@ def appraise(
     changes: list[Change] = []
     for signal in reading.signals:
         prior = sum(1 for a in history if a.reading.has(signal.behaviour))
-        formula = _formula(signal.evidence)
+        # Only the learner's own words can repeat as a formula (not descriptions such as "12 words, in step").
+        formula = _formula(signal.evidence) if signal.source != "conversation" else None
         prior_formula = sum(
             1 for a in history for s in a.reading.signals
-            if s.behaviour is signal.behaviour and _formula(s.evidence) == formula
+            if formula and s.behaviour is signal.behaviour and _formula(s.evidence) == formula
         )
         changes.append(_behaviour_change(
             signal.behaviour, signal.strength, signal.evidence, persona, preset, prior, prior_formula, scripted

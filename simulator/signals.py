@@ -19,6 +19,7 @@ from .persona.spec import PersonaSpec, Verbosity
 
 B = Behaviour
 WORDS_THAT_FIT = {Verbosity.TERSE: 30, Verbosity.BRIEF: 45, Verbosity.MODERATE: 70, Verbosity.TALKATIVE: 100}
+_WARMTH = frozenset({B.AFFIRMATION, B.VALIDATION})
 _SLANG = re.compile(r"\b(gonna|wanna|lol|dude|bro|yo|mate|ya|u|ur|omg)\b", re.IGNORECASE)
 _FORMAL = re.compile(r"\b(formal|businesslike|precise|measured|polite|proper|reserved)\b", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z]{3,6}s?\b")
@@ -77,7 +78,7 @@ class Coder(Protocol):
 class Conversation:
     """What the reader needs from the conversation so far (before the turn being read)."""
 
-    persona: PersonaSpec
+    persona: PersonaSpec | None  # None when grading a transcript whose persona is unknown
     verbosity: Verbosity
     persona_turns: list[str] = field(default_factory=list)  # oldest first; the last is what the learner answers
     learner_turns: list[str] = field(default_factory=list)  # earlier learner turns
@@ -127,9 +128,14 @@ class TurnReader:
         _ignored_concern(text, conversation, signals, codes, add)
         _adaptation(text, conversation, add)
         _acronyms(text, conversation, signals, add)
+        triggers = persona_triggers(text, conversation.persona) if conversation.persona else []
+        if any(s.behaviour in (B.JUDGMENT, B.PUSHING_AGENDA) and s.strength >= 0.8 for s in signals):
+            # Warm words inside a hostile turn ("Honestly, you should have...") are not warmth.
+            signals = [s for s in signals if not (s.behaviour in _WARMTH and s.source == "coder")]
+            triggers = [t for t in triggers if t.side == "breaks"]
         return TurnReading(
             signals=_strongest_per_behaviour(signals),
-            triggers=persona_triggers(text, conversation.persona),
+            triggers=triggers,
             codes=codes.model_dump() if codes is not None else None,
         )
 
@@ -155,10 +161,22 @@ def _from_codes(codes, text: str, previous: str, add) -> None:
         add(B.REFLECTION_COMPLEX, 1.0, text, "coder")
     elif previous and codes.reflection == "simple":
         add(B.REFLECTION_SIMPLE, 1.0, text, "coder")
+    else:
+        _rule_reflection(text, previous, add)  # the coder was trained on single reflections, not mixed turns
     if codes.affirmation and not find("praise", text):
         add(B.AFFIRMATION, 0.8, text, "coder")
-    if codes.advice:
-        add(B.UNSOLICITED_ADVICE, 1.0, find("unsolicited_advice_markers", text) or text, "coder")
+    marker = find("unsolicited_advice_markers", text)
+    # The advice head is noisy on long turns, so advice counts only with directive words to show for it.
+    if marker and not find("asked_for_advice", previous) and not find("permission", text):
+        add(B.UNSOLICITED_ADVICE, 1.0 if codes.advice else 0.5, marker, "coder" if codes.advice else "phrase")
+
+
+def _rule_reflection(text: str, previous: str, add) -> None:
+    reflection = _REFLECT.search(text)
+    if previous and reflection:
+        deeper = find("concern_words", text) or re.search(
+            r"\b(because|more than|as if|part of you|weight|carries|feel(s|ing)?)\b", text, re.I)
+        add(B.REFLECTION_COMPLEX if deeper else B.REFLECTION_SIMPLE, 0.8, reflection.group(0))
 
 
 _OPEN_WORDS = re.compile(r"\b(what|how|why|tell me|describe|walk me|in what way|which)\b", re.IGNORECASE)
@@ -173,10 +191,7 @@ def _from_rules(text: str, previous: str, add) -> None:
         question = _question_text(text)
         is_open = bool(_OPEN_WORDS.search(question)) and not _CLOSED_START.search(question)
         add(B.OPEN_QUESTION if is_open else B.CLOSED_QUESTION, 0.8, question)
-    reflection = _REFLECT.search(text)
-    if previous and reflection:
-        complex_ = bool(find("concern_words", text) or re.search(r"\b(because|more than|as if|part of you)\b", text, re.I))
-        add(B.REFLECTION_COMPLEX if complex_ else B.REFLECTION_SIMPLE, 0.8, reflection.group(0))
+    _rule_reflection(text, previous, add)
     affirmation = _AFFIRM.search(text)
     if affirmation:
         add(B.AFFIRMATION, 0.8, affirmation.group(0))
@@ -232,7 +247,8 @@ def _follow_up(text: str, conversation: Conversation, add) -> None:
     if not earlier:
         return
     recent = content_words(conversation.last_persona_turn)
-    old = set().union(*(content_words(t) for t in earlier)) - recent - content_words(conversation.persona.opening_line)
+    opening = conversation.persona.opening_line if conversation.persona else ""
+    old = set().union(*(content_words(t) for t in earlier)) - recent - content_words(opening)
     shared = sorted(content_words(text) & old)
     phrase = find("follow_up", text)
     if phrase and shared:
@@ -260,7 +276,8 @@ def _adaptation(text: str, conversation: Conversation, add) -> None:
     """Matching the persona's length and register; a monologue at a terse person is talking at them."""
     words = len(text.split())
     fits = WORDS_THAT_FIT[conversation.verbosity]
-    formal = bool(_FORMAL.search(conversation.persona.personality.communication_style))
+    style = conversation.persona.personality.communication_style if conversation.persona else ""
+    formal = bool(_FORMAL.search(style))
     slang = _SLANG.search(text)
     if words > max(2 * fits, 80):
         add(B.PUSHING_AGENDA, 0.5, f"a {words}-word monologue", "conversation")
@@ -272,7 +289,7 @@ def _acronyms(text: str, conversation: Conversation, signals: list[Signal], add)
     """Acronyms the persona never used read as jargon."""
     if any(s.behaviour is B.JARGON for s in signals):
         return
-    known = " ".join(conversation.persona_turns) + conversation.persona.model_dump_json()
+    known = " ".join(conversation.persona_turns) + (conversation.persona.model_dump_json() if conversation.persona else "")
     unknown = [a for a in _ACRONYM.findall(text) if a.rstrip("s") not in known and a not in {"OK", "TV", "GP", "USA"}]
     if unknown:
         add(B.JARGON, 0.6, ", ".join(unknown[:3]), "conversation")

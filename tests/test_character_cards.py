@@ -391,7 +391,7 @@ def test_imported_community_card_is_in_the_library_and_starts_a_session():
     library = PersonaLibrary()
     assert [p for p in library.problems if spec.id in p.path] == []
     persona = library.get(spec.id)
-    session = Session(persona, ScriptedChatModel(replies=["Hi."]))
+    session = Session(persona, ScriptedChatModel(replies=["Hi."]), nonverbal=False)
     assert session.turns[0].text == "*wipes the counter* We're closed, you know."
     list(session.send_sync("Hello, sorry, I can help you clean up if you like."))
     assert (session.turns[-1].speaker, session.turns[-1].text) == (Speaker.PERSONA, "Hi.")

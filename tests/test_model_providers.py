@@ -65,7 +65,7 @@ def _persona(library):
 def test_openai_client_streams_a_persona_reply_from_a_local_server(library, openai_server):
     openai_server.enqueue_reply("Veritrack promised six months. It took eighteen, and two sites never went live.")
     spec = ModelSpec(provider="openai", model="mock-gpt", base_url=openai_server.base_url)
-    session = Session(_persona(library), build_chat_model(spec), model_spec=spec)
+    session = Session(_persona(library), build_chat_model(spec), model_spec=spec, nonverbal=False)
     events = list(session.send_sync("What happened with Veritrack?"))
     assert sum(isinstance(e, Delta) for e in events) > 3
     assert session.turns[-1].text.startswith("Veritrack promised six months.")
@@ -79,7 +79,7 @@ def test_stream_cut_in_the_middle_is_retried_without_losing_anything(library, op
     openai_server.enqueue_fault("stream_cut")
     openai_server.enqueue_reply("Partial reply that will be cut off somewhere.", "We need all three sites live.")
     spec = ModelSpec(provider="openai", model="mock-gpt", base_url=openai_server.base_url)
-    session = Session(_persona(library), build_chat_model(spec), model_spec=spec)
+    session = Session(_persona(library), build_chat_model(spec), model_spec=spec, nonverbal=False)
     events = list(session.send_sync("What do you need?"))
     assert session.turns[-1].text == "We need all three sites live."
     assert any(type(e).__name__ == "Reset" for e in events)
@@ -93,7 +93,7 @@ def _free_port() -> int:
 
 def test_unreachable_server_gives_one_line_naming_the_setting(library):
     spec = ModelSpec(provider="openai", model="llama3.1", base_url=f"http://127.0.0.1:{_free_port()}/v1", max_retries=0)
-    session = Session(_persona(library), build_chat_model(spec), model_spec=spec)
+    session = Session(_persona(library), build_chat_model(spec), model_spec=spec, nonverbal=False)
     with pytest.raises(ModelError) as caught:
         list(session.send_sync("Hello?"))
     message = str(caught.value)
@@ -107,7 +107,7 @@ def test_rejected_key_names_the_variable(library, openai_server, monkeypatch):
     try:
         monkeypatch.setenv("MY_KEY", "wrong-key")
         spec = ModelSpec(provider="openai", model="m", base_url=openai_server.base_url, api_key_env="MY_KEY")
-        session = Session(_persona(library), build_chat_model(spec), model_spec=spec)
+        session = Session(_persona(library), build_chat_model(spec), model_spec=spec, nonverbal=False)
         with pytest.raises(ModelError, match="rejected the API key in MY_KEY"):
             list(session.send_sync("Hello?"))
     finally:
@@ -124,6 +124,6 @@ def test_the_guard_refuses_remote_hosts():
 def test_a_model_call_to_a_remote_host_fails_inside_tests(library, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-a-real-key")
     spec = ModelSpec(provider="openai", model="gpt-4o-mini", max_retries=0)  # api.openai.com
-    session = Session(_persona(library), build_chat_model(spec), model_spec=spec)
+    session = Session(_persona(library), build_chat_model(spec), model_spec=spec, nonverbal=False)
     with pytest.raises(ModelError, match="cannot reach the persona model at https://api.openai.com/v1"):
         list(session.send_sync("Hello?"))

@@ -18,7 +18,7 @@ def main() -> None:
         if debug:
             raise
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            err.print(f"error: {line}", markup=False, highlight=False)
+            err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

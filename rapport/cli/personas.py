@@ -69,6 +69,7 @@ def lint(paths: list[Path] = typer.Argument(None, help="Files or folders; defaul
     for path in files:
         try:
             problems.extend(lint_file(path))
+            problems.extend(_rubric_problems(path))
         except DataFileError as exc:
             problems.extend(exc.problems)
     for problem in problems:
@@ -76,6 +77,19 @@ def lint(paths: list[Path] = typer.Argument(None, help="Files or folders; defaul
     err.print(f"{len(files)} file(s) linted, {len(problems)} warning(s)")
     if problems:
         raise typer.Exit(1)
+
+
+def _rubric_problems(path: Path) -> list[Problem]:
+    """A persona's `rubric:` must name a rubric that exists (checked here: the engine does not know rubrics)."""
+    from evals.rubric import rubric_paths
+    from simulator.yaml_source import line_of, load_yaml, read_text
+
+    spec = load_persona(path)
+    if spec.rubric is None or spec.rubric in rubric_paths():
+        return []
+    line = line_of(load_yaml(read_text(path), path), ("rubric",))
+    known = ", ".join(sorted(rubric_paths()))
+    return [Problem(str(path), line, "rubric", f"no rubric '{spec.rubric}'; known: {known}")]
 
 
 def _files(paths: list[Path] | None) -> list[Path]:

@@ -13,7 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line each, whatever the width
 
 
 @app.callback()
@@ -22,5 +22,5 @@ def root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks inst
 
 
 # Subcommand modules register themselves on `app` when imported.
-from . import chat, models, personas, ui  # noqa: E402,F401
+from . import chat, evaluate, models, personas, ui  # noqa: E402,F401
 from . import cards  # noqa: E402,F401  (registers `personas import` / `personas export`)

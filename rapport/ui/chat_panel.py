@@ -23,6 +23,8 @@ class ChatPanel:
     message: gr.Textbox
     status: gr.Markdown
     review: gr.Markdown
+    scorecard: gr.Markdown
+    offline_scorecard: gr.Markdown
     retry: gr.Button
     undo: gr.Button
     restart: gr.Button
@@ -51,6 +53,21 @@ async def _stream_reply(session: Session, events: AsyncIterator) -> AsyncIterato
     yield chat_messages(session), status_line(session)
 
 
+async def _scorecards(session: Session) -> tuple[str, dict]:
+    """(the main scorecard, the offline one beside it when a judge graded) as Markdown updates."""
+    from .grading import grade_session
+    from .scorecard_view import scorecard_markdown
+
+    try:
+        graded = await grade_session(session)
+    except RapportError as exc:
+        return f"**Could not grade this session:** {as_text(str(exc))}", gr.update(visible=False)
+    if graded.scorecard is graded.offline:
+        return scorecard_markdown(graded.offline, "Scorecard (offline coder)"), gr.update(visible=False)
+    return (scorecard_markdown(graded.scorecard, "Scorecard (judge model)"),
+            gr.update(value=scorecard_markdown(graded.offline, "Offline coder, for comparison"), visible=True))
+
+
 def review_markdown(session: Session | None) -> str:
     """After the session: which turns moved the relationship, and why (empty while it is going on)."""
     if session is None or session.ending is None or session.dynamics is None:
@@ -72,19 +89,25 @@ def chat_panel(session_state: gr.State, prefix: str, height: int = 460) -> ChatP
         undo = gr.Button("Undo last exchange", elem_id=f"{prefix}undo", size="sm")
         restart = gr.Button("Restart", elem_id=f"{prefix}restart", size="sm")
         end = gr.Button("End session", variant="stop", elem_id=f"{prefix}end", size="sm")
+    with gr.Row():
+        scorecard = gr.Markdown(elem_id=f"{prefix}scorecard")
+        offline_scorecard = gr.Markdown(elem_id=f"{prefix}scorecard-offline", visible=False)
     review = gr.Markdown(elem_id=f"{prefix}review")
-    panel = ChatPanel(chatbot, message, status, review, retry, undo, restart, end)
+    panel = ChatPanel(chatbot, message, status, review, scorecard, offline_scorecard, retry, undo, restart, end)
 
     async def on_send(text: str, session: Session | None):
         if session is None:
-            yield gr.update(), [], "Choose a persona first.", ""
+            yield gr.update(), [], "Choose a persona first.", "", gr.update(), gr.update()
             return
         problem = _cannot_send(session, text)
         if problem:
-            yield gr.update(), chat_messages(session), problem, review_markdown(session)
+            yield gr.update(), chat_messages(session), problem, review_markdown(session), gr.update(), gr.update()
             return
         async for history, line in _stream_reply(session, session.send(text)):
-            yield "", history, line, review_markdown(session)
+            yield "", history, line, review_markdown(session), gr.update(), gr.update()
+        if session.ended:
+            yield ("", chat_messages(session), status_line(session), review_markdown(session),
+                   *(await _scorecards(session)))
 
     async def on_retry(session: Session | None):
         if session is None or not session.awaiting_reply:
@@ -97,19 +120,29 @@ def chat_panel(session_state: gr.State, prefix: str, height: int = 460) -> ChatP
         def run(session: Session | None):
             if session is not None:
                 action(session)
-            return chat_messages(session), status_line(session), review_markdown(session)
+                session.graded = None
+            return chat_messages(session), status_line(session), review_markdown(session), "", gr.update(visible=False)
 
         return run
 
-    inputs, outputs = [message, session_state], [message, chatbot, status, review]
+    async def on_end(session: Session | None):
+        if session is None:
+            yield [], "", "", "", gr.update(visible=False)
+            return
+        session.end()
+        yield chat_messages(session), "*Grading your conversation…*", review_markdown(session), "", gr.update()
+        yield (chat_messages(session), status_line(session), review_markdown(session), *(await _scorecards(session)))
+
+    inputs, outputs = [message, session_state], [message, chatbot, status, review, scorecard, offline_scorecard]
     shown = [chatbot, status, review]
+    cleared = [chatbot, status, review, scorecard, offline_scorecard]
     message.submit(on_send, inputs, outputs)
     send.click(on_send, inputs, outputs)
     retry.click(on_retry, [session_state], shown)
-    undo.click(command(Session.undo), [session_state], shown)
-    restart.click(command(Session.restart), [session_state], shown)
-    chatbot.clear(command(Session.restart), [session_state], shown)
-    end.click(command(Session.end), [session_state], shown)
+    undo.click(command(Session.undo), [session_state], cleared)
+    restart.click(command(Session.restart), [session_state], cleared)
+    chatbot.clear(command(Session.restart), [session_state], cleared)
+    end.click(on_end, [session_state], cleared)
     return panel
 
 

@@ -54,7 +54,8 @@ def practice_tab(holder: LibraryHolder, persona_model: PersonaModel, library_ver
         )
         return (
             session, gr.update(visible=False), gr.update(visible=True),
-            brief_markdown(session.persona, level), chat_messages(session), status_line(session), "",
+            brief_markdown(session.persona, level), chat_messages(session), status_line(session), "", "",
+            gr.update(visible=False),
         )
 
     with gallery_slot:
@@ -76,7 +77,8 @@ def practice_tab(holder: LibraryHolder, persona_model: PersonaModel, library_ver
                             button.click(
                                 lambda level, pid=source.spec.id: start(pid, level),
                                 inputs=[difficulty],
-                                outputs=[session_state, picker, conversation, brief, panel.chatbot, panel.status, panel.review],
+                                outputs=[session_state, picker, conversation, brief, panel.chatbot, panel.status, panel.review,
+                                         panel.scorecard, panel.offline_scorecard],
                             )
             if holder.library.problems:
                 gr.Markdown(
@@ -84,6 +86,7 @@ def practice_tab(holder: LibraryHolder, persona_model: PersonaModel, library_ver
                 )
 
     back.click(
-        lambda: (None, gr.update(visible=True), gr.update(visible=False), [], "", ""),
-        None, [session_state, picker, conversation, panel.chatbot, panel.status, panel.review],
+        lambda: (None, gr.update(visible=True), gr.update(visible=False), [], "", "", "", gr.update(visible=False)),
+        None, [session_state, picker, conversation, panel.chatbot, panel.status, panel.review, panel.scorecard,
+               panel.offline_scorecard],
     )

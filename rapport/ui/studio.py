@@ -89,7 +89,7 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
         if persona_model.model is None:
             raise gr.Error(persona_model.error or "no persona model is configured")
         session = Session(spec, persona_model.model, difficulty=difficulty, model_spec=persona_model.spec)
-        return session, chat_messages(session), status_line(session), ""
+        return session, chat_messages(session), status_line(session), "", "", gr.update(visible=False)
 
     def save_text(text: str, force: bool, version: int):
         spec, problems = persona_from_text(text, EDITOR_LABEL)
@@ -128,6 +128,7 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
     card_upload.upload(import_card, card_upload, [editor, import_notes])
     export.click(export_editor, [editor, card_format, card_png], exported)
     editor.change(validation_report, editor, [report, card], trigger_mode="always_last", show_progress="hidden")
-    try_it.click(start_trial, [editor, level], [session_state, panel.chatbot, panel.status, panel.review])
+    try_it.click(start_trial, [editor, level], [session_state, panel.chatbot, panel.status, panel.review,
+                                               panel.scorecard, panel.offline_scorecard])
     save.click(save_text, [editor, overwrite, library_version], [saved, library_version])
 

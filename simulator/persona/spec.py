@@ -193,6 +193,11 @@ class PersonaSpec(SpecModel):
         description="Stage directions typical of this person, e.g. '*glances at the clock*'.",
     )
     knowledge: list[KnowledgeEntry] = Field(default_factory=list, description="Facts retrieved when relevant.")
+    rubric: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
+        description="Id of the rubric that grades conversations with this persona (default: 'default').",
+    )
     card_extensions: dict[str, Any] = Field(
         default_factory=dict,
         description="Character Card fields Rapport does not use, kept so that exporting the card gives them back.",

@@ -1,0 +1,65 @@
+"""Grade a transcript the way every shell does: the judge when one is configured, the offline scorecard always."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from simulator.config import ModelSpec, Role, resolve_model_spec
+from simulator.errors import PersonaNotFoundError
+from simulator.models import build_chat_model
+from simulator.persona import PersonaLibrary
+from simulator.persona.spec import PersonaSpec
+from simulator.signals import TurnReader
+from simulator.transcript import Transcript
+
+from .judge import Judge, cross_check
+from .offline import offline_scorecard
+from .rubric import Rubric, load_rubric
+from .scorecard import Scorecard
+
+
+@dataclass
+class Graded:
+    """The scorecard to show, and the offline one beside it (they are the same object offline)."""
+
+    scorecard: Scorecard
+    offline: Scorecard
+
+
+class Grader:
+    """Loads the judge model and the coder once, then grades any number of transcripts."""
+
+    def __init__(self, *, offline_only: bool = False, judge_spec: ModelSpec | str | None = None,
+                 rubric: str | None = None, library: PersonaLibrary | None = None, samples: int = 1):
+        self.library = library or PersonaLibrary()
+        self.rubric_id = rubric
+        self.samples = samples
+        self.reader = TurnReader()
+        self.judge_spec = None if offline_only else resolve_model_spec(Role.JUDGE, judge_spec)
+        self.judge_model = build_chat_model(self.judge_spec, Role.JUDGE) if self.judge_spec else None
+
+    def persona_for(self, transcript: Transcript) -> tuple[PersonaSpec | None, list[str]]:
+        if transcript.persona is None:
+            return None, []
+        try:
+            return self.library.get(transcript.persona), []
+        except PersonaNotFoundError:
+            return None, [f"persona '{transcript.persona}' is not installed here; graded without it"]
+
+    def rubric_for(self, persona: PersonaSpec | None) -> Rubric:
+        return load_rubric(self.rubric_id or (persona.rubric if persona and persona.rubric else "default"))
+
+    async def grade(self, transcript: Transcript, persona: PersonaSpec | None = None) -> Graded:
+        flags: list[str] = []
+        if persona is None:
+            persona, flags = self.persona_for(transcript)
+        rubric = self.rubric_for(persona)
+        offline = offline_scorecard(transcript, rubric, persona, self.reader)
+        offline.flags = flags + offline.flags
+        if self.judge_model is None:
+            offline.flags.append("no judge model is configured (set RAPPORT_JUDGE_MODEL): this is the offline scorecard")
+            return Graded(offline, offline)
+        judge = Judge(self.judge_model, self.judge_spec, rubric)
+        judged = await judge.grade(transcript, persona, samples=self.samples)
+        judged.flags = flags + judged.flags + cross_check(judged, offline)
+        return Graded(judged, offline)

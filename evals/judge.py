@@ -1,0 +1,124 @@
+"""The judge: a separate model (role `judge`) grades a transcript against the rubric, with checked evidence."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import statistics
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, ValidationError
+
+from simulator.config import ModelSpec, Role
+from simulator.errors import RapportError
+from simulator.models import describe_model_error
+from simulator.persona.spec import PersonaSpec
+from simulator.transcript import Speaker, Transcript
+
+from .judge_prompt import MAX_IMPROVEMENTS, judge_messages, judge_output_model
+from .quotes import verify_evidence
+from .rubric import Rubric
+from .scorecard import CriterionScore, Evidence, Improvement, Scorecard, weighted_overall
+
+ATTEMPTS = 3  # a malformed answer is asked for again twice, then reported
+DISAGREEMENT = 2.0  # judge and offline scores this far apart are flagged for review
+_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
+
+
+class JudgeError(RapportError):
+    """The judge model failed or kept answering in the wrong shape."""
+
+
+@dataclass
+class Judge:
+    """A judge model with its rubric; `grade` returns a scorecard whose every quote is in the transcript."""
+
+    model: BaseChatModel
+    spec: ModelSpec | None
+    rubric: Rubric
+
+    async def _one_sample(self, transcript: Transcript, persona: PersonaSpec | None, trajectory: str) -> BaseModel:
+        output_model = judge_output_model(self.rubric)
+        schema = output_model.model_json_schema()
+        messages = judge_messages(self.rubric, transcript, persona, schema, trajectory)
+        kwargs = {}
+        if self.spec is not None and self.spec.provider == "openai":
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {"name": "scorecard", "schema": schema}}
+        problem = ""
+        for _ in range(ATTEMPTS):
+            try:
+                reply = await self.model.ainvoke(messages, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - provider failures become one-line errors
+                raise JudgeError(str(describe_model_error(exc, self.spec, Role.JUDGE))) from exc
+            text = str(reply.content)
+            try:
+                match = _JSON_OBJECT.search(text)
+                return output_model.model_validate(json.loads(match.group(0) if match else text))
+            except (json.JSONDecodeError, ValidationError) as exc:
+                problem = _describe(exc)
+        name = self.spec.label if self.spec else "the judge model"
+        raise JudgeError(f"{name} answered in the wrong shape {ATTEMPTS} times; last problem: {problem}")
+
+    async def grade(
+        self, transcript: Transcript, persona: PersonaSpec | None = None, *, samples: int = 1, trajectory: str = ""
+    ) -> Scorecard:
+        """Grade `transcript` `samples` times; scores are the mean, `spread` their standard deviation."""
+        results = await asyncio.gather(*(self._one_sample(transcript, persona, trajectory) for _ in range(samples)))
+        return merge_samples(results, self.rubric, transcript)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors(include_url=False)[0]
+        return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+    return f"not JSON ({exc})"
+
+
+def merge_samples(results: list[BaseModel], rubric: Rubric, transcript: Transcript) -> Scorecard:
+    """One scorecard from N judge answers, with every quote checked against the transcript."""
+    flags: list[str] = []
+    criteria: dict[str, CriterionScore] = {}
+    for criterion in rubric.criteria:
+        answers = [getattr(r, criterion.id) for r in results]
+        scores = [a.score for a in answers]
+        mean = statistics.fmean(scores)
+        closest = min(answers, key=lambda a: abs(a.score - mean))  # its rationale and evidence represent the mean
+        evidence, dropped = verify_evidence([Evidence(turn=e.turn, quote=e.quote) for e in closest.evidence], transcript)
+        flags.extend(f"{criterion.id}: {message}" for message in dropped)
+        criteria[criterion.id] = CriterionScore(
+            score=mean, rationale=closest.rationale, evidence=evidence,
+            spread=statistics.pstdev(scores) if len(results) > 1 else None,
+        )
+    first = results[0]
+    improvements, dropped = _checked_improvements(first.improvements, transcript)
+    flags.extend(dropped)
+    overall = weighted_overall({k: v.score for k, v in criteria.items()}, rubric)
+    return Scorecard(criteria=criteria, overall=overall, strengths=list(first.strengths), improvements=improvements,
+                     flags=flags, summary=first.summary, source="judge", samples=len(results))
+
+
+def _checked_improvements(items, transcript: Transcript) -> tuple[list[Improvement], list[str]]:
+    """Keep improvements that point at a real learner turn; `original` is always that turn's exact text."""
+    kept, dropped = [], []
+    for item in items[:MAX_IMPROVEMENTS]:
+        turns = transcript.turns
+        if 0 <= item.turn < len(turns) and turns[item.turn].speaker is Speaker.LEARNER:
+            kept.append(Improvement(turn=item.turn, original=turns[item.turn].text, better=item.better, why=item.why))
+        else:
+            dropped.append(f"dropped an improvement pointing at turn {item.turn}, which is not a learner turn")
+    return kept, dropped
+
+
+def cross_check(judged: Scorecard, offline: Scorecard) -> list[str]:
+    """Flags where the judge and the offline coder disagree by two points or more."""
+    flags = []
+    for key, score in judged.criteria.items():
+        other = offline.criteria.get(key)
+        if other is not None and abs(score.score - other.score) >= DISAGREEMENT:
+            flags.append(
+                f"{key}: the judge ({score.score:.1f}) and the offline coder ({other.score:.1f}) disagree by"
+                f" {abs(score.score - other.score):.1f} points; check the evidence"
+            )
+    return flags

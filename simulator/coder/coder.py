@@ -1,0 +1,160 @@
+"""BehaviourCoder: codes a learner turn against what the other person just said.
+
+Embeddings (MiniLM, ONNX) + numpy linear heads + a few wording rules; no LLM, no network.
+See weights/MODEL_CARD.md for what each head was trained on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .advice_consent import asks_for_advice, asks_permission
+from .codes import TurnCodes, TurnProbabilities
+from .features import pair_features
+from .heads import LinearHead, load_heads
+from .ngrams import NgramTfidf
+from .questions import classify_turn
+
+WEIGHTS_PATH = Path(__file__).parent / "weights" / "coder.npz"
+LEVELS = np.array([0.0, 1.0, 2.0], dtype=np.float32)
+SUGGESTION_LABEL = "Providing Suggestions"
+AFFIRMATION_LABEL = "Affirmation and Reassurance"
+REFLECTION_LABELS = ("none", "simple", "complex")
+# Pairs per internal chunk: bounds memory of the feature matrix for long batches.
+CHUNK = 512
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into unit vectors (SentenceEmbedder, or a cache in training)."""
+
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def empathy_score(er: np.ndarray, ip: np.ndarray, ex: np.ndarray, reflection: np.ndarray) -> np.ndarray:
+    """1 + 4 * (E[ER] + max(E[IP], E[reflection]) + E[EX]) / 6: the EPITOME 0..6 total rescaled to 1..5.
+
+    Each argument holds (n, 3) probabilities over levels 0/1/2 (reflection: none/simple/complex).
+    A reflection is communicated understanding, which EPITOME's Reddit-trained IP head misses
+    in MI-style wording, so the reflection level stands in when it is higher.
+    """
+    understanding = np.maximum(ip @ LEVELS, reflection @ LEVELS)
+    total = er @ LEVELS + understanding + ex @ LEVELS
+    return 1.0 + 4.0 * total / 6.0
+
+
+class BehaviourCoder:
+    """Codes (context, response) pairs into TurnCodes with linear heads over MiniLM features."""
+
+    def __init__(self, embedder: Embedder, weights_path: Path = WEIGHTS_PATH) -> None:
+        heads, arrays, manifest = load_heads(weights_path)
+        self.embedder = embedder
+        self.heads: dict[str, LinearHead] = heads
+        self.manifest = manifest
+        self.thresholds: dict[str, float] = manifest["thresholds"]
+        self.tfidf = NgramTfidf([str(t) for t in arrays["ngram_vocabulary"]], arrays["ngram_idf"])
+        self._ngram_heads = [h for h in heads.values() if h.ngram_weights is not None]
+        self._ngram_block = np.hstack([h.ngram_weights for h in self._ngram_heads]) if self._ngram_heads else None
+        if embedder.dim != manifest["embedding_dim"]:
+            raise ValueError(f"embedder gives {embedder.dim}-d vectors, heads expect {manifest['embedding_dim']}")
+
+    def _embed_pairs(self, pairs: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Context and response vectors; each distinct text is embedded once, '' maps to zeros."""
+        unique = sorted({t for pair in pairs for t in pair if t.strip()})
+        vectors = self.embedder.embed(unique) if unique else np.zeros((0, self.embedder.dim), np.float32)
+        row = {text: i for i, text in enumerate(unique)}
+        zero = np.zeros(self.embedder.dim, dtype=np.float32)
+
+        def lookup(text: str) -> np.ndarray:
+            return vectors[row[text]] if text.strip() else zero
+
+        contexts = np.stack([lookup(c) for c, _ in pairs])
+        responses = np.stack([lookup(r) for _, r in pairs])
+        return contexts, responses
+
+    def _head_outputs(self, pairs: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+        """Every head's output for a chunk of pairs."""
+        contexts, responses = self._embed_pairs(pairs)
+        features = pair_features(contexts, responses, pairs)
+        ngram_scores: dict[str, np.ndarray] = {}
+        if self._ngram_block is not None:
+            projected = self.tfidf.project([r for _, r in pairs], self._ngram_block)
+            start = 0
+            for head in self._ngram_heads:
+                width = head.weights.shape[1]
+                ngram_scores[head.name] = projected[:, start : start + width]
+                start += width
+        return {name: head(features, ngram_scores.get(name)) for name, head in self.heads.items()}
+
+    def analyse_batch(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[TurnCodes, TurnProbabilities]]:
+        """Codes plus the probabilities behind them, for every (context, response) pair."""
+        results: list[tuple[TurnCodes, TurnProbabilities]] = []
+        strategy_labels = self.heads["strategy"].labels
+        suggestion_column = strategy_labels.index(SUGGESTION_LABEL)
+        affirmation_column = strategy_labels.index(AFFIRMATION_LABEL)
+        for start in range(0, len(pairs), CHUNK):
+            chunk = [(c or "", r or "") for c, r in pairs[start : start + CHUNK]]
+            out = self._head_outputs(chunk)
+            empathy = empathy_score(out["er"], out["ip"], out["ex"], out["reflection"])
+            for i, (context, response) in enumerate(chunk):
+                strategy = out["strategy"][i]
+                suggestion = float(strategy[suggestion_column])
+                affirmation = float(strategy[affirmation_column])
+                requested = asks_for_advice(context)
+                permission = asks_permission(response)
+                reflection = int(out["reflection"][i].argmax())
+                codes = TurnCodes(
+                    emotional_reaction=int(out["er"][i].argmax()),
+                    # A simple / complex reflection is weak / strong interpretation in EPITOME's terms.
+                    interpretation=max(int(out["ip"][i].argmax()), reflection),
+                    exploration=int(out["ex"][i].argmax()),
+                    reflection=REFLECTION_LABELS[reflection],
+                    question=classify_turn(response),
+                    affirmation=affirmation >= self.thresholds["affirmation"],
+                    advice=suggestion >= self.thresholds["suggestion"] and not requested and not permission,
+                    uptake=float(out["uptake"][i]),
+                    empathy=float(np.clip(empathy[i], 1.0, 5.0)),
+                )
+                probabilities = TurnProbabilities(
+                    emotional_reaction=tuple(float(p) for p in out["er"][i]),
+                    interpretation=tuple(float(p) for p in out["ip"][i]),
+                    exploration=tuple(float(p) for p in out["ex"][i]),
+                    reflection=tuple(float(p) for p in out["reflection"][i]),
+                    strategy={label: float(p) for label, p in zip(strategy_labels, strategy)},
+                    suggestion=suggestion,
+                    affirmation=affirmation,
+                    advice_requested=requested,
+                    permission_asked=permission,
+                )
+                results.append((codes, probabilities))
+        return results
+
+    def code_batch(self, pairs: Sequence[tuple[str, str]]) -> list[TurnCodes]:
+        """TurnCodes for many (context, response) pairs, embedding them in batches (fast path)."""
+        return [codes for codes, _ in self.analyse_batch(pairs)]
+
+    def code(self, context: str, response: str) -> TurnCodes:
+        """TurnCodes for one response to `context` ('' when there is none)."""
+        return self.code_batch([(context, response)])[0]
+
+
+_coder: BehaviourCoder | None = None
+_coder_lock = threading.Lock()
+
+
+def load_coder() -> BehaviourCoder:
+    """The process-wide coder with the committed weights and the shared embedder (cached)."""
+    global _coder
+    if _coder is None:
+        with _coder_lock:
+            if _coder is None:
+                from ..embeddings import get_embedder
+
+                _coder = BehaviourCoder(get_embedder())
+    return _coder

@@ -1,0 +1,222 @@
+"""Readers for the four human-annotated corpora the coder is trained and checked on.
+
+The corpora live outside the repo (`../shared/datasets/`, see its README and SOURCE.md files);
+they are read, never copied. Each record carries the group id that `splits` uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EPITOME_FILES = {
+    "er": "emotional-reactions-reddit.csv",
+    "ip": "interpretations-reddit.csv",
+    "ex": "explorations-reddit.csv",
+}
+ESCONV_STRATEGIES = (
+    "Question",
+    "Restatement or Paraphrasing",
+    "Reflection of feelings",
+    "Self-disclosure",
+    "Affirmation and Reassurance",
+    "Providing Suggestions",
+    "Information",
+    "Others",
+)
+# FailedESConv uses the original collection's spellings.
+_FAILED_STRATEGY_NAMES = {
+    "Questions": "Question",
+    "Question": "Question",
+    "Other": "Others",
+    "Restatement": "Restatement or Paraphrasing",
+    "Approval and Reassurance": "Affirmation and Reassurance",
+    "Direct Guidance": "Providing Suggestions",
+}
+
+
+@dataclass(frozen=True)
+class EpitomePair:
+    """One Reddit seeker post and reply with its three EPITOME levels (0/1/2)."""
+
+    sp_id: str
+    rp_id: str
+    seeker: str
+    response: str
+    er: int
+    ip: int
+    ex: int
+
+
+@dataclass(frozen=True)
+class SupportTurn:
+    """A supporter utterance with what the seeker said just before it."""
+
+    context: str
+    response: str
+    strategy: str
+
+
+@dataclass(frozen=True)
+class SupportConversation:
+    """An ESConv (or FailedESConv) dialogue: its supporter turns and the seeker's rating."""
+
+    conversation_id: str
+    source: str  # "esconv" or "failed"
+    turns: list[SupportTurn] = field(default_factory=list)
+    seeker_empathy: int | None = None
+
+
+@dataclass(frozen=True)
+class ReflectionPrompt:
+    """A PAIR client prompt with its expert-graded responses."""
+
+    prompt: str
+    high: list[str]
+    medium: list[str]
+    low: list[str]
+
+
+@dataclass(frozen=True)
+class UptakeExchange:
+    """An NCTE student->teacher exchange with its mean uptake rating (0..2)."""
+
+    obs_id: str
+    exchange_idx: str
+    student: str
+    teacher: str
+    uptake: float
+    uptake_zscore: float
+
+
+def read_epitome(data_dir: Path) -> list[EpitomePair]:
+    """The 3,023 unique (seeker, response) pairs with ER, IP and EX levels merged."""
+    levels: dict[str, dict[tuple[str, str], int]] = {}
+    texts: dict[tuple[str, str], tuple[str, str]] = {}
+    for mechanism, name in EPITOME_FILES.items():
+        per_pair: dict[tuple[str, str], int] = {}
+        with open(data_dir / "epitome_reddit" / name, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                key = (row["sp_id"], row["rp_id"])
+                # A few pairs are listed twice; keep the first label, as every file is read alike.
+                per_pair.setdefault(key, int(row["level"]))
+                texts.setdefault(key, (row["seeker_post"], row["response_post"]))
+        levels[mechanism] = per_pair
+    return [
+        EpitomePair(*key, seeker, response, levels["er"][key], levels["ip"][key], levels["ex"][key])
+        for key, (seeker, response) in texts.items()
+    ]
+
+
+def _conversation_id(situation: str, first_texts: list[str]) -> str:
+    """A content hash, since the HF release carries no conversation id."""
+    payload = json.dumps([situation, *first_texts], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _support_turns(utterances: list[tuple[str, str, str]]) -> list[SupportTurn]:
+    """Pair each supporter utterance with the seeker's latest run of messages."""
+    turns: list[SupportTurn] = []
+    seeker_block: list[str] = []
+    last_speaker = ""
+    for speaker, text, strategy in utterances:
+        text = text.strip()
+        if speaker == "seeker":
+            if last_speaker != "seeker":
+                seeker_block = []
+            seeker_block.append(text)
+        else:
+            turns.append(SupportTurn(" ".join(seeker_block), text, strategy))
+        last_speaker = speaker
+    return turns
+
+
+def _rating(value: object) -> int | None:
+    """A 1..5 survey score, or None when absent."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def read_esconv(data_dir: Path) -> list[SupportConversation]:
+    """The 1,300 ESConv conversations (train, valid and test files of the HF release)."""
+    conversations: list[SupportConversation] = []
+    for name in ("train.json", "valid.json", "test.json"):
+        with open(data_dir / "esconv" / name, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                dialog = record["dialog"]
+                utterances = [
+                    ("seeker" if d["speaker"] == "usr" else "supporter", d["text"], d.get("strategy", ""))
+                    for d in dialog
+                ]
+                cid = _conversation_id(record.get("situation", ""), [d["text"] for d in dialog[:4]])
+                empathy = _rating(record.get("survey_score", {}).get("seeker", {}).get("empathy", ""))
+                conversations.append(SupportConversation(cid, "esconv", _support_turns(utterances), empathy))
+    return conversations
+
+
+def read_failed_esconv(data_dir: Path) -> list[SupportConversation]:
+    """The 196 FailedESConv conversations (the low-quality contrast set)."""
+    with open(data_dir / "esconv" / "FailedESConv.json", encoding="utf-8") as handle:
+        records = json.load(handle)
+    conversations: list[SupportConversation] = []
+    for record in records:
+        dialog = record["dialog"]
+        utterances = []
+        for d in dialog:
+            strategy = d.get("annotation", {}).get("strategy", "")
+            speaker = "seeker" if d["speaker"] == "speaker" else "supporter"
+            utterances.append((speaker, d["content"], _FAILED_STRATEGY_NAMES.get(strategy, strategy)))
+        cid = _conversation_id(record.get("situation", ""), [d["content"] for d in dialog[:4]])
+        empathy = _rating(record.get("survey_score", {}).get("seeker", {}).get("empathy", ""))
+        conversations.append(SupportConversation(cid, "failed", _support_turns(utterances), empathy))
+    return conversations
+
+
+def read_pair(data_dir: Path) -> list[ReflectionPrompt]:
+    """The 318 PAIR prompts with 2 high, 1 medium and 5 low quality responses each."""
+    with open(data_dir / "pair_reflections" / "pair_data.csv", encoding="utf-8", newline="") as handle:
+        return [
+            ReflectionPrompt(
+                row["prompt"].strip(),
+                [row["hq1"].strip(), row["hq2"].strip()],
+                [row["mq1"].strip()],
+                [row[f"lq{i}"].strip() for i in range(1, 6)],
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def read_uptake(data_dir: Path) -> list[UptakeExchange]:
+    """NCTE exchanges that carry an uptake rating (rows without one are skipped)."""
+    exchanges: list[UptakeExchange] = []
+    with open(data_dir / "uptake_ncte" / "uptake_data.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if not row["uptake"] or not row["uptake_zscore"]:
+                continue
+            exchanges.append(
+                UptakeExchange(
+                    row["obs_id"],
+                    row["exchange_idx"],
+                    row["student_text"],
+                    row["teacher_text"],
+                    float(row["uptake"]),
+                    float(row["uptake_zscore"]),
+                )
+            )
+    return exchanges
+
+
+def iter_support_turns(conversations: list[SupportConversation]) -> Iterator[tuple[str, SupportTurn]]:
+    """(conversation_id, turn) for every supporter turn."""
+    for conversation in conversations:
+        for turn in conversation.turns:
+            yield conversation.conversation_id, turn
