@@ -40,7 +40,7 @@ def run() -> list[Result]:
     persona = PersonaLibrary().get("diabetes-newly-diagnosed")
     replies, firsts, words = [], [], []
     for seed in (1, 2, 3):
-        session = Session(persona, model.model_copy(update={"seed": seed}), model_spec=spec)
+        session = Session(persona, model.model_copy(update={"seed": seed}), model_spec=spec, nonverbal=False)
         for line in TURNS:
             started = time.perf_counter()
             first_delta = None

@@ -46,5 +46,10 @@ def mock_openai():
 
 @pytest.fixture
 def openai_server(mock_openai):
+    """The shared mock server with its default replies, nothing queued and nothing recorded."""
+    from simulator.testing.mock_replies import default_responder
+
     mock_openai.reset()
-    return mock_openai
+    mock_openai.responder = default_responder
+    yield mock_openai
+    mock_openai.responder = default_responder

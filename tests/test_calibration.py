@@ -89,3 +89,30 @@ def test_calibrate_command_on_a_fixture(tmp_path):
     markdown = (out / "calibration.md").read_text()
     assert "EPITOME emotional reactions: accuracy" in markdown and "RoBERTa 79.0%" in markdown
     assert markdown.strip() in result.stdout
+
+
+def test_calibrate_measures_the_judge_when_one_is_configured(tmp_path, openai_server):
+    from evals.rubric import load_rubric
+
+    rubric = load_rubric()
+
+    def judge(body: dict) -> str:
+        """A stand-in judge that scores warm replies higher (it reads the transcript it is sent)."""
+        text = body["messages"][-1]["content"].split("<transcript>")[1].split("</transcript>")[0]
+        warm = any(word in text for word in ("sorry", "exhausting", "hurts"))
+        score = 4 if warm else 2
+        return json.dumps({**{c.id: {"score": score, "rationale": "r", "evidence": []} for c in rubric.criteria},
+                           "strengths": [], "improvements": [], "summary": "s"})
+
+    openai_server.responder = judge
+    data = tmp_path / "datasets"
+    build_fixture(data)
+    env = {**os.environ, "RAPPORT_JUDGE_MODEL": f"openai:judge@{openai_server.base_url}"}
+    result = subprocess.run([sys.executable, "-m", "rapport.cli", "calibrate", "--data", str(data), "--out",
+                             str(tmp_path / "docs"), "--judge-sample", "8"], capture_output=True, text=True, env=env,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    judge_report = json.loads((tmp_path / "docs" / "calibration.json").read_text())["judge"]
+    assert judge_report["epitome_sample"] == 8 and judge_report["spearman_empathy_vs_epitome_total"] > 0.5
+    assert judge_report["auroc_overall_vs_failed"] == 1.0
+    assert "Spearman of judged empathy" in (tmp_path / "docs" / "calibration.md").read_text()

@@ -61,6 +61,10 @@ def test_pick_a_persona_and_get_streamed_in_character_replies(app_url):
         page.wait_for_function("document.querySelector('#review').innerText.includes('How the relationship moved')")
         review = page.inner_text("#review")
         assert "Turn 1" in review and "trust" in review
+        page.wait_for_function("document.querySelector('#scorecard').innerText.includes('Overall')", timeout=60_000)
+        scorecard = page.inner_text("#scorecard")
+        assert "Scorecard (offline coder)" in scorecard and "Empathy" in scorecard and "Active listening" in scorecard
+        screenshot(page, "02b-scorecard")
         assert page.remote_requests == []  # nothing leaves the machine
 
 

@@ -109,7 +109,9 @@ def _default_data_dir() -> Path:
 def calibrate(
     data: Path | None = typer.Option(None, "--data", help="Human-annotated corpora (default: ../shared/datasets)."),
     out: Path = typer.Option(Path("docs"), "--out", help="Where to write calibration.md and calibration.json."),
-    judge_sample: int = typer.Option(0, "--judge-sample", min=0, help="Also measure the judge model on N items."),
+    judge_sample: int | None = typer.Option(
+        None, "--judge-sample", min=0, help="Judge items to measure (default: 20 when a judge model is configured, else 0)."
+    ),
 ) -> None:
     """Measure agreement with human labels on held-out data; print it and write docs/calibration.{md,json}."""
     from simulator.errors import RapportError as Error
@@ -119,6 +121,10 @@ def calibrate(
     data_dir = data or _default_data_dir()
     if not data_dir.is_dir():
         raise Error(f"no datasets at {data_dir}; pass --data DIR (the folder with epitome_reddit/, esconv/, ...)")
+    if judge_sample is None:
+        from simulator.config import Role, resolve_model_spec
+
+        judge_sample = 20 if resolve_model_spec(Role.JUDGE) is not None else 0
     report = run_calibration(data_dir, judge_sample, progress=lambda m: err.print(f"[dim]{m}[/]"))
     json_path, md_path = write_calibration(report, out)
     typer.echo(calibration_markdown(report))

@@ -24,9 +24,9 @@ def scorecard_markdown(card: Scorecard, title: str) -> str:
         lines += [escape(card.summary), ""]
     for key, score in card.criteria.items():
         spread = f" ± {score.spread:.1f}" if score.spread else ""
-        lines.append(f"**{escape(criterion_name(key))}: {score.score:.1f}{spread}** — {escape(score.rationale)}")
+        lines += ["", f"**{escape(criterion_name(key))}: {score.score:.1f}{spread}** — {escape(score.rationale)}", ""]
         for evidence in score.evidence:
-            lines.append(f"  - turn {evidence.turn}: “{escape(evidence.quote)}”")
+            lines.append(f"- turn {evidence.turn}: “{escape(evidence.quote)}”")
     if card.strengths:
         lines += ["", "**Strengths**"] + [f"- {escape(s)}" for s in card.strengths]
     if card.improvements:
