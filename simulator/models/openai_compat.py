@@ -33,9 +33,12 @@ def api_key_for(spec: ModelSpec, role: str) -> str:
 
 def build_openai_chat_model(spec: ModelSpec, role: str, *, max_tokens: int | None = None) -> BaseChatModel:
     """A langchain ChatOpenAI for `spec`; the openai client retries 429/5xx/timeouts with backoff and jitter."""
+    import openai
     from langchain_openai import ChatOpenAI
 
-    kwargs = {}
+    # Own HTTP clients per model: langchain otherwise shares one cached async client per URL across the
+    # process, and an async client is bound to the event loop that first used it.
+    kwargs = {"http_client": openai.DefaultHttpxClient(), "http_async_client": openai.DefaultAsyncHttpxClient()}
     if spec.temperature is not None:
         kwargs["temperature"] = spec.temperature
     return ChatOpenAI(
