@@ -215,9 +215,15 @@ def _strengths(r: Rates) -> list[str]:
     return out
 
 
-def turn_facts(transcript: Transcript, persona: PersonaSpec | None, reader: TurnReader) -> list[TurnFacts]:
-    """Read every learner turn, and replay the dynamics when the persona is known."""
-    appraisals = appraisals_by_turn(replay_dynamics(transcript, persona, reader)) if persona else {}
+def turn_facts(
+    transcript: Transcript, persona: PersonaSpec | None, reader: TurnReader,
+    appraisals: list[TurnAppraisal] | None = None,
+) -> list[TurnFacts]:
+    """Read every learner turn, and replay the dynamics when the persona is known (unless already appraised)."""
+    if appraisals is not None:
+        appraisals = {a.turn: a for a in appraisals}
+    else:
+        appraisals = appraisals_by_turn(replay_dynamics(transcript, persona, reader)) if persona else {}
     readings = {i: a.reading for i, a in appraisals.items()} or replay_readings(transcript, reader, persona)
     facts, earlier = [], []
     for index, reading in sorted(readings.items()):
@@ -234,10 +240,11 @@ def turn_facts(transcript: Transcript, persona: PersonaSpec | None, reader: Turn
 
 
 def offline_scorecard(
-    transcript: Transcript, rubric: Rubric, persona: PersonaSpec | None = None, reader: TurnReader | None = None
+    transcript: Transcript, rubric: Rubric, persona: PersonaSpec | None = None, reader: TurnReader | None = None,
+    appraisals: list[TurnAppraisal] | None = None,
 ) -> Scorecard:
-    """Grade `transcript` with no LLM."""
-    facts = turn_facts(transcript, persona, reader or TurnReader())
+    """Grade `transcript` with no LLM. `appraisals` from a live session save reading the turns again."""
+    facts = turn_facts(transcript, persona, reader or TurnReader(), appraisals)
     flags = []
     if not facts:
         flags.append("the transcript has no learner turns to grade")

@@ -137,4 +137,6 @@ def persona_messages(persona: PersonaSpec, context: PersonaContext, style: str =
             messages.append(AIMessage(content=turn.text, name=persona.short_name if named else None))
         else:
             messages.append(HumanMessage(content=_clip(turn.text), name=label if named else None))
+    if named:
+        messages.append(AIMessage(content="", name=persona.short_name))  # the persona speaks next
     return messages

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
 from pydantic import BaseModel
 
+from .aio import iterate_sync
 from .appraisal import TurnAppraisal
 from .config import ModelSpec, Role
 from .disclosure import Outcome
@@ -214,10 +214,10 @@ class Session:
 
     def send_sync(self, text: str) -> Iterator[ReplyEvent]:
         """`send` for callers without an event loop (the terminal chat)."""
-        return _iterate_sync(self.send(text))
+        return iterate_sync(self.send(text))
 
     def retry_sync(self) -> Iterator[ReplyEvent]:
-        return _iterate_sync(self.retry())
+        return iterate_sync(self.retry())
 
     # -- generation ----------------------------------------------------------------------------
 
@@ -316,26 +316,3 @@ def _default_detail(reason: EndReason, session: Session) -> str:
         EndReason.TURN_LIMIT: f"the turn limit of {session.max_turns} was reached",
         EndReason.PERSONA_ENDED: f"{session.persona.name} ended the conversation",
     }[reason]
-
-
-_BRIDGE_LOCK = threading.Lock()
-_BRIDGE_LOOP: asyncio.AbstractEventLoop | None = None
-
-
-def _bridge_loop() -> asyncio.AbstractEventLoop:
-    """One long-lived event loop for synchronous callers: HTTP clients bind to a loop and must keep it."""
-    global _BRIDGE_LOOP
-    with _BRIDGE_LOCK:
-        if _BRIDGE_LOOP is None:
-            _BRIDGE_LOOP = asyncio.new_event_loop()
-            threading.Thread(target=_BRIDGE_LOOP.run_forever, name="rapport-sync-bridge", daemon=True).start()
-        return _BRIDGE_LOOP
-
-
-def _iterate_sync(agen: AsyncIterator[ReplyEvent]) -> Iterator[ReplyEvent]:
-    loop = _bridge_loop()
-    while True:
-        try:
-            yield asyncio.run_coroutine_threadsafe(agen.__anext__(), loop).result()
-        except StopAsyncIteration:
-            return

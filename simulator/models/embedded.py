@@ -104,6 +104,8 @@ def render_transcript(messages: list[BaseMessage]) -> tuple[str, str, list[str]]
             speakers.add(name)
             if isinstance(message, AIMessage):
                 reply_as = name
+                if not text:
+                    continue  # an empty AI message only names who speaks next
             parts.append(f"{name}: {' '.join(text.split())}")
     speakers.add(reply_as)
     prompt = "\n".join(parts) + f"\n{reply_as}:"

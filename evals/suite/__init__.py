@@ -1,0 +1,1 @@
+"""Scripted eval suites: run personas and the evaluator the way teams test software."""

@@ -1,0 +1,291 @@
+"""Run suite cases concurrently: sessions with scripted, simulated or recorded learners, graded and checked."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+
+from simulator.config import ModelSpec, Role, parse_model_spec, resolve_model_spec
+from simulator.errors import DataFileError, ModelError, Problem, RapportError
+from simulator.models import build_chat_model
+from simulator.persona import PersonaLibrary
+from simulator.persona.spec import PersonaSpec
+from simulator.replay import replay_dynamics
+from simulator.session import EndReason, Session
+from simulator.signals import TurnReader
+from simulator.trajectory import trajectory_points
+from simulator.transcript import Speaker, Transcript
+from simulator.yaml_source import line_of, load_yaml, read_text
+
+from ..judge import Judge, cross_check
+from ..judge_checks import check_statement
+from ..offline import offline_scorecard
+from ..rubric import load_rubric
+from ..transcripts import read_transcript
+from .expectations import check_case, check_comparison
+from .learners import SimulatedLearner, learner_profiles, resolve_profile
+from .report import CaseRun, SuiteReport
+from .spec import ROLES, Case, SuiteSpec, load_suite
+
+CASE_ATTEMPTS = 3  # a case hit by a transient provider error is run again, with backoff and jitter
+
+
+@dataclass
+class LoadedSuite:
+    path: Path
+    spec: SuiteSpec
+
+
+def load_suites(paths: list[Path], library: PersonaLibrary) -> list[LoadedSuite]:
+    """Load every suite and check what it refers to; raises `DataFileError` listing every problem."""
+    suites, problems = [], []
+    for path in paths:
+        try:
+            suites.append(LoadedSuite(path, load_suite(path)))
+        except DataFileError as exc:
+            problems.extend(exc.problems)
+    for suite in suites:
+        problems.extend(_reference_problems(suite, library))
+    if problems:
+        raise DataFileError(problems)
+    return suites
+
+
+def _reference_problems(suite: LoadedSuite, library: PersonaLibrary) -> list[Problem]:
+    data = load_yaml(read_text(suite.path), suite.path)
+    problems = []
+
+    def problem(loc: tuple, message: str) -> None:
+        problems.append(Problem(str(suite.path), line_of(data, loc), ".".join(str(p) if not isinstance(p, int) else f"[{p}]"
+                                                                              for p in loc).replace(".[", "["), message))
+
+    for n, case in enumerate(suite.spec.cases):
+        if case.persona not in library.ids():
+            problem(("cases", n, "persona"), f"no persona '{case.persona}'; known: {', '.join(library.ids())}")
+            continue
+        persona = library.get(case.persona)
+        hidden = {i.id for i in persona.hidden_information}
+        expect = case.expect
+        if expect.hidden:
+            for item in expect.hidden.must_unlock + expect.hidden.must_not_unlock:
+                if item not in hidden:
+                    problem(("cases", n, "expect", "hidden"), f"'{item}' is not a hidden item of {case.persona}"
+                            f" (has: {', '.join(sorted(hidden)) or 'none'})")
+        if case.learner.transcript and not (suite.path.parent / case.learner.transcript).is_file():
+            problem(("cases", n, "learner", "transcript"), f"no file {suite.path.parent / case.learner.transcript}")
+        if case.learner.simulated:
+            profile = case.learner.simulated.profile
+            if " " not in profile and profile not in learner_profiles():
+                problem(("cases", n, "learner", "simulated", "profile"),
+                        f"no learner profile '{profile}'; known: {', '.join(learner_profiles())} (or write a description)")
+        for role, text in case.models.items():
+            if role not in ROLES:
+                problem(("cases", n, "models"), f"unknown model role '{role}'")
+            elif text is not None:
+                try:
+                    parse_model_spec(text, source=f"{suite.path}: cases[{n}].models.{role}")
+                except RapportError as exc:
+                    problem(("cases", n, "models", role), str(exc).split(": ", 1)[-1])
+    return problems
+
+
+class ModelPool:
+    """One chat model per (role, spec) for the whole run; the command line overrides every suite and case."""
+
+    def __init__(self, overrides: dict[str, str]):
+        self.overrides = overrides
+        self._models: dict[tuple[str, str], tuple[ModelSpec, BaseChatModel]] = {}
+
+    def spec_for(self, role: str, *layers: dict[str, str | None]) -> ModelSpec | None:
+        if role in self.overrides:
+            return parse_model_spec(self.overrides[role], source=f"--model-role {role}")
+        for layer in layers:
+            if role in layer:
+                text = layer[role]
+                return None if text is None else parse_model_spec(text, source=f"suite models.{role}")
+        return resolve_model_spec(Role(role))
+
+    def get(self, role: str, spec: ModelSpec | None) -> BaseChatModel | None:
+        if spec is None:
+            return None
+        key = (role, spec.model_dump_json(exclude={"source"}))
+        if key not in self._models:
+            self._models[key] = (spec, build_chat_model(spec, Role(role)))
+        return self._models[key][1]
+
+
+@dataclass
+class CaseJob:
+    suite: LoadedSuite
+    case: Case
+    repeat: int
+    persona: PersonaSpec
+    specs: dict[str, ModelSpec | None] = field(default_factory=dict)
+
+
+class SuiteRunner:
+    def __init__(self, suites: list[LoadedSuite], *, library: PersonaLibrary, overrides: dict[str, str] | None = None,
+                 concurrency: int = 4, repeat: int | None = None, grade: bool = True):
+        self.suites = suites
+        self.library = library
+        self.pool = ModelPool(overrides or {})
+        self.concurrency = max(1, concurrency)
+        self.repeat = repeat
+        self.grade = grade
+        self.reader = TurnReader()
+
+    def jobs(self) -> list[CaseJob]:
+        jobs = []
+        for suite in self.suites:
+            repeats = self.repeat or suite.spec.defaults.repeats
+            for case in suite.spec.cases:
+                specs = {role: self.pool.spec_for(role, case.models, suite.spec.defaults.models) for role in ROLES}
+                for repeat in range(repeats):
+                    jobs.append(CaseJob(suite, case, repeat, self.library.get(case.persona), specs))
+        return jobs
+
+    async def run(self, on_done: Callable[[CaseRun], None] = lambda run: None) -> SuiteReport:
+        started, clock = datetime.now(UTC), time.perf_counter()
+        jobs = self.jobs()
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(job: CaseJob) -> CaseRun:
+            async with gate:
+                run = await self._with_retries(job)
+            on_done(run)
+            return run
+
+        runs = list(await asyncio.gather(*(one(job) for job in jobs)))
+        comparisons = [v for suite in self.suites for c in suite.spec.comparisons
+                       for v in check_comparison(c, [r for r in runs if r.case in c.ascending])]
+        defaults = self.suites[0].spec.defaults.models if self.suites else {}
+        models = {role: (s.label if (s := self.pool.spec_for(role, defaults)) else None) for role in ROLES}
+        return SuiteReport(suites=[str(s.path) for s in self.suites], names=[s.spec.name for s in self.suites],
+                           started=started.isoformat(timespec="seconds"), seconds=time.perf_counter() - clock,
+                           models=models, concurrency=self.concurrency, runs=runs, comparisons=comparisons)
+
+    async def run_job(self, job: CaseJob) -> CaseRun:
+        """One case run, retried on transient provider errors, within its timeout."""
+        return await self._with_retries(job)
+
+    async def _with_retries(self, job: CaseJob) -> CaseRun:
+        timeout = job.suite.spec.defaults.timeout
+        for attempt in range(1, CASE_ATTEMPTS + 1):
+            clock = time.perf_counter()
+            try:
+                run = await asyncio.wait_for(self._run_case(job), timeout)
+            except asyncio.TimeoutError:
+                run = self._failed_run(job, f"timed out after {timeout:g}s")
+            except ModelError as exc:
+                if exc.retryable and attempt < CASE_ATTEMPTS:
+                    await asyncio.sleep(min(8.0, 0.5 * 2**attempt) * (0.75 + random.random() / 2))
+                    continue
+                run = self._failed_run(job, str(exc))
+            except RapportError as exc:
+                run = self._failed_run(job, str(exc))
+            run.attempts, run.seconds = attempt, time.perf_counter() - clock
+            return run
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failed_run(self, job: CaseJob, error: str) -> CaseRun:
+        return CaseRun(case=job.case.id, suite=str(job.suite.path), repeat=job.repeat, persona=job.persona.id,
+                       difficulty=self._difficulty(job), learner=job.case.learner.kind, models=self._labels(job),
+                       error=error)
+
+    def _difficulty(self, job: CaseJob) -> str:
+        return (job.case.difficulty or job.suite.spec.defaults.difficulty).value
+
+    def _labels(self, job: CaseJob) -> dict[str, str | None]:
+        return {role: spec.label if spec else None for role, spec in job.specs.items()}
+
+    async def _run_case(self, job: CaseJob) -> CaseRun:
+        case, persona, defaults = job.case, job.persona, job.suite.spec.defaults
+        difficulty = self._difficulty(job)
+        run = CaseRun(case=case.id, suite=str(job.suite.path), repeat=job.repeat, persona=persona.id,
+                      difficulty=difficulty, learner=case.learner.kind, models=self._labels(job))
+        appraisals = None
+        if case.learner.transcript:
+            transcript = read_transcript(job.suite.path.parent / case.learner.transcript)
+            dynamics = replay_dynamics(transcript, persona, self.reader, difficulty=difficulty)
+            appraisals, initial = dynamics.trajectory, dynamics.initial
+            run.outcome = "none"
+        else:
+            session = await self._converse(job, difficulty, defaults.max_turns)
+            transcript = session.transcript()
+            appraisals, initial = session.trajectory, session.dynamics.initial
+            reason = session.ending.reason if session.ending else None
+            run.ending = session.ending.detail if session.ending else "the script ran out"
+            run.outcome = "success" if reason is EndReason.SUCCESS else "failure" if reason is EndReason.FAILURE else "none"
+        run.transcript = transcript
+        run.trajectory = trajectory_points(initial, appraisals)
+        run.unlocked = [item for point in run.trajectory for item in point.unlocked]
+        judge_spec = job.specs["judge"]
+        judge_model = self.pool.get("judge", judge_spec)
+        if self.grade:
+            await self._grade(run, job, transcript, appraisals, judge_model, judge_spec, defaults.judge_samples)
+        checker = None
+        if judge_model is not None:
+            async def checker(statement: str, t: Transcript):
+                return await check_statement(judge_model, judge_spec, statement, t)
+        run.verdicts = await check_case(case.expect, run, persona, checker)
+        return run
+
+    async def _grade(self, run: CaseRun, job: CaseJob, transcript: Transcript, appraisals, judge_model, judge_spec,
+                     samples: int) -> None:
+        rubric = load_rubric(job.persona.rubric or "default")
+        # The coder is CPU work: off the event loop, so other cases keep talking meanwhile.
+        offline = await asyncio.to_thread(offline_scorecard, transcript, rubric, job.persona, self.reader, appraisals)
+        run.offline_scores = {**{k: v.score for k, v in offline.criteria.items()}, "overall": offline.overall}
+        card = offline
+        if judge_model is not None:
+            card = await Judge(judge_model, judge_spec, rubric).grade(transcript, job.persona, samples=samples)
+            card.flags += cross_check(card, offline)
+        run.scorecard = card.contract()
+        run.scores = {**{k: v.score for k, v in card.criteria.items()}, "overall": card.overall}
+
+    async def _converse(self, job: CaseJob, difficulty: str, max_turns: int) -> Session:
+        persona_spec = job.specs["persona"]
+        persona_model = self.pool.get("persona", persona_spec)
+        if persona_model is None:
+            raise RapportError(f"case '{job.case.id}' needs a persona model")
+        session = Session(job.persona, persona_model, difficulty=difficulty, model_spec=persona_spec,
+                          max_turns=10_000, reader=self.reader)
+        learner = job.case.learner
+        if learner.script:
+            for line in learner.script:
+                if session.ended:
+                    break
+                async for _ in session.send(line):
+                    pass
+            return session
+        simulated = learner.simulated
+        learner_model = self.pool.get("learner", job.specs["learner"])
+        if learner_model is None:
+            raise RapportError(f"case '{job.case.id}' has a simulated learner but no learner model is configured")
+        player = SimulatedLearner(learner_model, job.persona, resolve_profile(simulated.profile))
+        limit = simulated.max_turns or max_turns
+        stop = re_compile(simulated.stop.persona_says)
+        for _ in range(limit):
+            line = await player.next_line(session.turns)
+            if not line:
+                break
+            async for _ in session.send(line):
+                pass
+            if session.ended:  # an outcome, the persona walking out, or the learner saying goodbye
+                break
+            if stop and stop.search(session.turns[-1].text) and session.turns[-1].speaker is Speaker.PERSONA:
+                break
+        return session
+
+
+def re_compile(pattern: str | None):
+    import re
+
+    return re.compile(pattern, re.IGNORECASE) if pattern else None

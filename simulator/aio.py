@@ -1,0 +1,41 @@
+"""One long-lived event loop for synchronous callers (the terminal, pytest items, scripts).
+
+HTTP clients bind to the event loop that first uses them, so every synchronous entry point must share
+one loop rather than start a new one with `asyncio.run` each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bridge_loop() -> asyncio.AbstractEventLoop:
+    """The shared loop, running forever in a daemon thread."""
+    global _loop
+    with _lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="rapport-sync-bridge", daemon=True).start()
+        return _loop
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` on the shared loop and wait for its result."""
+    return asyncio.run_coroutine_threadsafe(coroutine, bridge_loop()).result()
+
+
+def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
+    """Iterate an async generator from synchronous code, on the shared loop."""
+    loop = bridge_loop()
+    while True:
+        try:
+            yield asyncio.run_coroutine_threadsafe(agen.__anext__(), loop).result()
+        except StopAsyncIteration:
+            return
