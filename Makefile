@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # llama.cpp is compiled once by pip (about 10 minutes on 2 cores) and cached as a wheel afterwards.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: run test setup setup-dev browser bench clean
+.PHONY: run test setup setup-dev browser postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,14 @@ setup-dev: $(DEV_STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
+# The store tests also run on a real PostgreSQL when one can be started (they skip, saying why, otherwise).
+postgres:
+	@./scripts/start_postgres.sh || true
+
 run: setup
 	$(BIN)/python app.py
 
-test: setup-dev browser
+test: setup-dev browser postgres
 	$(BIN)/python -m pytest
 
 bench: setup-dev

@@ -49,17 +49,19 @@ class Grader:
     def rubric_for(self, persona: PersonaSpec | None) -> Rubric:
         return load_rubric(self.rubric_id or (persona.rubric if persona and persona.rubric else "default"))
 
-    async def grade(self, transcript: Transcript, persona: PersonaSpec | None = None) -> Graded:
+    async def grade(self, transcript: Transcript, persona: PersonaSpec | None = None, *,
+                    appraisals: list | None = None, memories: list | None = None) -> Graded:
+        """Grade `transcript`; `appraisals` from a live session save reading it again, `memories` are earlier sessions'."""
         flags: list[str] = []
         if persona is None:
             persona, flags = self.persona_for(transcript)
         rubric = self.rubric_for(persona)
-        offline = offline_scorecard(transcript, rubric, persona, self.reader)
+        offline = offline_scorecard(transcript, rubric, persona, self.reader, appraisals, memories)
         offline.flags = flags + offline.flags
         if self.judge_model is None:
             offline.flags.append("no judge model is configured (set RAPPORT_JUDGE_MODEL): this is the offline scorecard")
             return Graded(offline, offline)
         judge = Judge(self.judge_model, self.judge_spec, rubric)
-        judged = await judge.grade(transcript, persona, samples=self.samples)
+        judged = await judge.grade(transcript, persona, samples=self.samples, memories=memories)
         judged.flags = flags + judged.flags + cross_check(judged, offline)
         return Graded(judged, offline)

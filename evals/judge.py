@@ -39,10 +39,11 @@ class Judge:
     spec: ModelSpec | None
     rubric: Rubric
 
-    async def _one_sample(self, transcript: Transcript, persona: PersonaSpec | None, trajectory: str) -> BaseModel:
+    async def _one_sample(self, transcript: Transcript, persona: PersonaSpec | None, trajectory: str,
+                          memories: str) -> BaseModel:
         output_model = judge_output_model(self.rubric)
         schema = output_model.model_json_schema()
-        messages = judge_messages(self.rubric, transcript, persona, schema, trajectory)
+        messages = judge_messages(self.rubric, transcript, persona, schema, trajectory, memories, self.exemplars(transcript))
         kwargs = {}
         if self.spec is not None and self.spec.provider == "openai":
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {"name": "scorecard", "schema": schema}}
@@ -62,11 +63,25 @@ class Judge:
         raise JudgeError(f"{name} answered in the wrong shape {ATTEMPTS} times; last problem: {problem}")
 
     async def grade(
-        self, transcript: Transcript, persona: PersonaSpec | None = None, *, samples: int = 1, trajectory: str = ""
+        self, transcript: Transcript, persona: PersonaSpec | None = None, *, samples: int = 1, trajectory: str = "",
+        memories: list | None = None,
     ) -> Scorecard:
         """Grade `transcript` `samples` times; scores are the mean, `spread` their standard deviation."""
-        results = await asyncio.gather(*(self._one_sample(transcript, persona, trajectory) for _ in range(samples)))
+        remembered = "\n".join(f"- {m.text}" for m in memories or [])
+        results = await asyncio.gather(
+            *(self._one_sample(transcript, persona, trajectory, remembered) for _ in range(samples))
+        )
         return merge_samples(results, self.rubric, transcript)
+
+    def exemplars(self, transcript: Transcript) -> str:
+        """Annotated example turns similar to this learner's, to ground the scores (empty if unavailable)."""
+        try:
+            from .exemplars import ExemplarIndex, exemplars_text
+
+            learner = [t.text for t in transcript.turns if t.speaker is Speaker.LEARNER]
+            return exemplars_text(ExemplarIndex().retrieve(learner, k=4)) if learner else ""
+        except (ImportError, RapportError):
+            return ""
 
 
 def _describe(exc: Exception) -> str:

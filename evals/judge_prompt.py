@@ -96,8 +96,13 @@ def judge_instructions(rubric: Rubric) -> str:
     return "\n".join(lines)
 
 
+def _inert(text: str) -> str:
+    return text.replace("<", "\\u003c").replace(">", "\\u003e")
+
+
 def judge_messages(
-    rubric: Rubric, transcript: Transcript, persona: PersonaSpec | None, schema: dict, trajectory: str = ""
+    rubric: Rubric, transcript: Transcript, persona: PersonaSpec | None, schema: dict, trajectory: str = "",
+    memories: str = "", exemplars: str = "",
 ) -> list[BaseMessage]:
     """System: instructions (fixed). User: the scenario and the transcript, as data."""
     about = "An unknown persona."
@@ -108,6 +113,12 @@ def judge_messages(
     parts = [about, "<transcript>", transcript_data(transcript), "</transcript>"]
     if trajectory:
         parts += ["How the simulated person's trust moved (context from the simulator, not a verdict):",
-                  "<trajectory>", trajectory.replace("<", "\\u003c").replace(">", "\\u003e"), "</trajectory>"]
+                  "<trajectory>", _inert(trajectory), "</trajectory>"]
+    if memories:
+        parts += ["What happened in earlier sessions with this person (for consistency: did the learner follow up?):",
+                  "<earlier_sessions>", _inert(memories), "</earlier_sessions>"]
+    if exemplars:
+        parts += ["Reference examples graded by people, to calibrate your scale (not from this conversation):",
+                  "<examples>", _inert(exemplars), "</examples>"]
     parts += ["JSON schema of your answer:", json.dumps(schema, ensure_ascii=False)]
     return [SystemMessage(judge_instructions(rubric)), HumanMessage("\n".join(parts))]

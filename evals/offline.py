@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from simulator.appraisal import TurnAppraisal, is_scripted_repeat
 from simulator.behaviours import BREAKING, Behaviour
 from simulator.cues import find
+from simulator.recollection import followed_up
 from simulator.persona.spec import PersonaSpec
 from simulator.replay import appraisals_by_turn, replay_dynamics, replay_readings
 from simulator.signals import TurnReader, TurnReading
@@ -193,7 +194,7 @@ def _evidence_and_rationale(criterion: Criterion, r: Rates, score: float) -> tup
 
 def _improvements(r: Rates) -> list[Improvement]:
     """Rewrites of the three weakest learner turns."""
-    weakest = sorted((t for t in r.turns if t.valence < 1), key=lambda t: t.valence)[:3]
+    weakest = sorted(r.turns, key=lambda t: t.valence)[:3]  # even a good session has three weakest turns
     out = []
     for turn in sorted(weakest, key=lambda t: t.index):
         problems = [s for s in turn.reading.signals if s.behaviour in BREAKING]
@@ -239,11 +240,41 @@ def turn_facts(
     return facts
 
 
+def commitments_kept(memories: list | None, turns: list[TurnFacts]) -> tuple[list[tuple[str, TurnFacts]], list[str]]:
+    """(earlier commitments followed up, with the turn that did; those never mentioned) for this session."""
+    promised = [m.text for m in memories or [] if m.kind == "commitment"]
+    kept, forgotten = [], []
+    for text in promised:
+        index = followed_up(text, [t.text for t in turns])
+        if index is None:
+            forgotten.append(text)
+        else:
+            kept.append((text, turns[index]))
+    return kept, forgotten
+
+
+def _consistency_across_sessions(criterion: CriterionScore, raw: float, memories, turns) -> tuple[float, CriterionScore]:
+    """Following up on what was promised in earlier sessions counts; forgetting it costs."""
+    kept, forgotten = commitments_kept(memories, turns)
+    if not kept and not forgotten:
+        return raw, criterion
+    total = len(kept) + len(forgotten)
+    raw += 0.35 * len(kept) / total - 0.35 * len(forgotten) / total
+    notes = [f"followed up on an earlier promise in turn {t.index}" for _, t in kept]
+    notes += [f"did not come back to: {text}" for text in forgotten]
+    evidence = [Evidence(turn=t.index, quote=t.text.split(". ")[0].strip()) for _, t in kept] + criterion.evidence
+    return raw, criterion.model_copy(update={
+        "rationale": criterion.rationale.rstrip(".") + "; across sessions: " + "; ".join(notes) + ".",
+        "evidence": evidence[:MAX_EVIDENCE],
+    })
+
+
 def offline_scorecard(
     transcript: Transcript, rubric: Rubric, persona: PersonaSpec | None = None, reader: TurnReader | None = None,
-    appraisals: list[TurnAppraisal] | None = None,
+    appraisals: list[TurnAppraisal] | None = None, memories: list | None = None,
 ) -> Scorecard:
-    """Grade `transcript` with no LLM. `appraisals` from a live session save reading the turns again."""
+    """Grade `transcript` with no LLM. `appraisals` from a live session save reading the turns again;
+    `memories` from earlier sessions with this persona let consistency check the learner's follow-up."""
     facts = turn_facts(transcript, persona, reader or TurnReader(), appraisals)
     flags = []
     if not facts:
@@ -254,9 +285,11 @@ def offline_scorecard(
     criteria: dict[str, CriterionScore] = {}
     for criterion in rubric.criteria:
         raw = _criterion_raw(criterion.id, rates) if criterion.id in CRITERION_BEHAVIOURS else _custom_raw(criterion, rates)
-        score = _score(raw) if facts else 1.0
-        evidence, rationale = _evidence_and_rationale(criterion, rates, score)
-        criteria[criterion.id] = CriterionScore(score=score, rationale=rationale, evidence=evidence)
+        evidence, rationale = _evidence_and_rationale(criterion, rates, _score(raw))
+        scored = CriterionScore(score=_score(raw), rationale=rationale, evidence=evidence)
+        if criterion.id == "consistency" and memories:
+            raw, scored = _consistency_across_sessions(scored, raw, memories, facts)
+        criteria[criterion.id] = scored.model_copy(update={"score": _score(raw) if facts else 1.0})
     overall = weighted_overall({k: v.score for k, v in criteria.items()}, rubric)
     return Scorecard(criteria=criteria, overall=overall, strengths=_strengths(rates), improvements=_improvements(rates),
                      flags=flags, source="offline")

@@ -1,15 +1,18 @@
-"""Take the README screenshot: the real app, on the configured persona model, after two learner turns.
+"""Take the README screenshots: the real app, on the configured persona model (the embedded one by default).
 
 Run: .venv/bin/python scripts/readme_screenshot.py  (needs Debian's chromium; `make test` installs it)
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("RAPPORT_HOME", tempfile.mkdtemp(prefix="rapport-screenshot-"))
 
 from tests.browser_support import browser_page, served  # noqa: E402
 
@@ -18,11 +21,12 @@ from rapport.ui import build_app  # noqa: E402
 LEARNER_TURNS = [
     "Thanks for seeing me, Tomasz. Before we talk about tablets, how have the last few weeks been for you?",
     "That sounds like a lot to carry on your own. What worries you most about starting the metformin?",
+    "It makes sense to be wary. You mentioned your dad had diabetes too. What was that like for your family?",
 ]
 
 
-def main(out: Path = REPO / "docs" / "images" / "practice.png") -> None:
-    with served(build_app()) as url, browser_page({"width": 1100, "height": 900}) as page:
+def main(images: Path = REPO / "docs" / "images") -> None:
+    with served(build_app()) as url, browser_page({"width": 1200, "height": 900}) as page:
         page.goto(url)
         page.click("#start-diabetes-newly-diagnosed")
         page.wait_for_selector("#message textarea")
@@ -31,8 +35,11 @@ def main(out: Path = REPO / "docs" / "images" / "practice.png") -> None:
             page.keyboard.press("Enter")
             page.wait_for_function("document.querySelector('#status').innerText.includes('replying')", timeout=30_000)
             page.wait_for_function("!document.querySelector('#status').innerText.includes('replying')", timeout=300_000)
-        page.screenshot(path=str(out), full_page=True)
-    print(f"wrote {out}")
+        page.locator("#conversation").screenshot(path=str(images / "practice.png"))
+        page.click("#end")
+        page.wait_for_function("document.querySelector('#scorecard').innerText.includes('Overall')", timeout=300_000)
+        page.locator("#scorecard").screenshot(path=str(images / "scorecard.png"))
+    print(f"wrote {images / 'practice.png'} and {images / 'scorecard.png'}")
 
 
 if __name__ == "__main__":

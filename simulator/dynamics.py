@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from .appraisal import TurnAppraisal, appraise
 from .behaviours import Behaviour
 from .disclosure import Outcome, condition_holds, outcome_after_turn
+from .errors import RapportError
 from .persona.spec import Difficulty, HiddenItem, KnowledgeEntry, PersonaSpec
 from .portrayal import choose_cue, mood_direction, reaction_notes, verbosity_for
 from .signals import Conversation, TurnReader
@@ -12,6 +15,7 @@ from .state import RapportState
 from .transcript import Speaker, Turn
 
 KNOWLEDGE_PER_TURN = 3
+log = logging.getLogger(__name__)
 
 
 class RapportDynamics:
@@ -98,9 +102,21 @@ class RapportDynamics:
         return verbosity_for(self.state, self.preset.verbosity)
 
     def knowledge(self, turns: list[Turn]) -> list[KnowledgeEntry]:
-        """Knowledge entries whose keywords came up in the last two turns (bounded, so dossiers don't bloat prompts)."""
-        recent = " ".join(t.text.lower() for t in turns[-2:])
-        hits = [k for k in self.persona.knowledge if any(word.lower() in recent for word in k.keywords)]
+        """The knowledge entries relevant to the last two turns, at most a few, so long dossiers don't bloat prompts.
+
+        A short dossier is matched by keywords; a long one (imported character books, say) by meaning, through
+        the vector index, falling back to keywords if the index is unavailable.
+        """
+        recent = " ".join(t.text for t in turns[-2:])
+        if len(self.persona.knowledge) > KNOWLEDGE_PER_TURN and recent.strip():
+            try:
+                from .vectors.knowledge import RELEVANT, KnowledgeIndex
+
+                return KnowledgeIndex().retrieve(self.persona, recent, KNOWLEDGE_PER_TURN, max_distance=RELEVANT)
+            except (RapportError, ImportError) as exc:
+                log.warning("knowledge search unavailable, matching keywords instead: %s", exc)
+        lowered = recent.lower()
+        hits = [k for k in self.persona.knowledge if any(word.lower() in lowered for word in k.keywords)]
         return hits[:KNOWLEDGE_PER_TURN]
 
     def mood(self) -> str:

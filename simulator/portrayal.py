@@ -62,4 +62,4 @@ def choose_cue(persona: PersonaSpec, trust_change: float, turn: int) -> str | No
     matching = [c for c in persona.nonverbal_cues if pattern.search(c)]
     if not matching:
         return GENERIC_CUES[valence]
-    return matching[turn % len(matching)]  # varies across turns, deterministic for tests
+    return matching[(turn // 2) % len(matching)]  # varies from one learner turn to the next, deterministically

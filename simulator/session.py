@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
@@ -77,6 +78,16 @@ class ReplyDone:
 ReplyEvent = Delta | Reset | ReplyDone
 
 
+class SessionListener(Protocol):
+    """Told about every change to a session as it happens (the session store commits each one)."""
+
+    def turn_added(self, session: Session, index: int) -> None: ...
+
+    def turns_removed(self, session: Session, first_removed: int) -> None: ...
+
+    def ended(self, session: Session) -> None: ...
+
+
 class Session:
     """One conversation between a learner and a persona."""
 
@@ -103,6 +114,8 @@ class Session:
         self.turns: list[Turn] = []
         self.ending: Ending | None = None
         self.dynamics = RapportDynamics(persona, self.difficulty, reader, nonverbal) if dynamics else None
+        self.listeners: list[SessionListener] = []
+        self.memory: Callable[[list[Turn]], list[str]] | None = None  # what the persona recalls of earlier sessions
         self.restart()
 
     # -- state ---------------------------------------------------------------------------------
@@ -151,6 +164,7 @@ class Session:
             guidance=self.dynamics.guidance(),
             disclosable=self.dynamics.disclosable(),
             knowledge=self.dynamics.knowledge(self.turns),
+            memories=self.memory(self.turns) if self.memory else [],
             verbosity=self.dynamics.verbosity(),
         )
 
@@ -163,15 +177,25 @@ class Session:
     def restart(self) -> None:
         """Start the conversation over from the persona's opening line."""
         opening = self.persona.opening_line.strip()
+        had_turns = bool(self.turns)
         self.turns = [Turn(speaker=Speaker.PERSONA, text=opening)] if opening else []
         self.ending = None
         if self.dynamics is not None:
             self.dynamics.reset()
+        if had_turns:
+            self._notify("turns_removed", 0)
+            if self.turns:
+                self._notify("turn_added", 0)
 
     def end(self, reason: EndReason = EndReason.LEARNER_ENDED, detail: str = "") -> Ending:
         if self.ending is None:
             self.ending = Ending(reason=reason, detail=detail or _default_detail(reason, self))
+            self._notify("ended")
         return self.ending
+
+    def _notify(self, event: str, *args) -> None:
+        for listener in self.listeners:
+            getattr(listener, event)(self, *args)
 
     def undo(self) -> bool:
         """Remove the last exchange (or a learner message still waiting for its reply); False if nothing to undo."""
@@ -185,6 +209,7 @@ class Session:
             if self.dynamics is not None:
                 self.dynamics.undo_last()
         self.ending = None
+        self._notify("turns_removed", len(self.turns))
         return True
 
     async def send(self, text: str) -> AsyncIterator[ReplyEvent]:
@@ -201,6 +226,7 @@ class Session:
         if self.dynamics is not None:
             self.dynamics.observe(self.turns)
             outcome = self.dynamics.outcome()
+        self._notify("turn_added", len(self.turns) - 1)  # committed before the model is called
         events = self._closing(outcome) if outcome is not None else self._reply()
         async for event in events:
             yield event
@@ -227,8 +253,10 @@ class Session:
             yield Delta(piece + " ")
         turn = Turn(speaker=Speaker.PERSONA, text=outcome.closing_line)
         self.turns.append(turn)
+        self._notify("turn_added", len(self.turns) - 1)
         reason = EndReason.SUCCESS if outcome.kind == "success" else EndReason.FAILURE
         self.ending = Ending(reason=reason, detail=f"{outcome.description}: {outcome.reason}")
+        self._notify("ended")
         yield ReplyDone(turn=turn, index=len(self.turns) - 1, ending=self.ending)
 
     def _cue(self) -> str | None:
@@ -268,10 +296,12 @@ class Session:
             ending = Ending(reason=EndReason.PERSONA_ENDED, detail=f"{self.persona.name} ended the conversation")
         turn = Turn(speaker=Speaker.PERSONA, text=text)
         self.turns.append(turn)
+        self._notify("turn_added", len(self.turns) - 1)
         if ending is None and self.learner_turn_count >= self.max_turns:
             ending = Ending(reason=EndReason.TURN_LIMIT, detail=f"the turn limit of {self.max_turns} was reached")
         if ending is not None:
             self.ending = ending
+            self._notify("ended")
         yield ReplyDone(turn=turn, index=len(self.turns) - 1, ending=self.ending)
 
     def _speaker_labels(self) -> list[str]:

@@ -51,25 +51,39 @@ def served(demo) -> Iterator[str]:
         demo.close()
 
 
+_browser = None
+
+
+def _shared_browser():
+    """One headless chromium per test process; each page gets its own context (cookies, storage, session)."""
+    global _browser
+    if _browser is None:
+        import atexit
+
+        from playwright.sync_api import sync_playwright
+
+        playwright = sync_playwright().start()
+        _browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+        atexit.register(lambda: (_browser.close(), playwright.stop()))
+    return _browser
+
+
 @contextmanager
 def browser_page(viewport: dict | None = None):
-    """A fresh headless chromium page that records any request leaving 127.0.0.1."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport=viewport or {"width": 1280, "height": 900})
-            page.remote_requests = []
-            page.on(
-                "request",
-                lambda r: page.remote_requests.append(r.url)
-                if not r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
-                else None,
-            )
-            yield page
-        finally:
-            browser.close()
+    """A fresh page in a fresh browser context that records any request leaving 127.0.0.1."""
+    context = _shared_browser().new_context(viewport=viewport or {"width": 1280, "height": 900}, accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.remote_requests = []
+        page.on(
+            "request",
+            lambda r: page.remote_requests.append(r.url)
+            if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "file:", "about:"))
+            else None,
+        )
+        yield page
+    finally:
+        context.close()
 
 
 def screenshot(page, name: str) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from evals.charts import trajectory_chart
 from evals.rubric import CORE_CRITERIA
-from simulator.trajectory import TrajectoryPoint
 
 from .compare import compare_summary, format_change, format_value
 from .render_markdown import (
@@ -80,7 +80,6 @@ addEventListener("beforeprint", function () {
 """
 
 PASS, FAIL, ERROR, MEAN = "#1a7f37", "#cf222e", "#9a6700", "#0969da"
-LINES = (("trust", "#0969da", ""), ("openness", "#8250df", "6 3"), ("engagement", "#bf8700", "2 3"))
 
 
 def e(value: object) -> str:
@@ -147,38 +146,6 @@ def strip_chart(key: str, dist: Distribution, runs: list[CaseRun], ids: list[str
                  f'stroke-dasharray="5 3"/><text x="{mx:.1f}" y="{top - 9}" text-anchor="middle" fill="{MEAN}">'
                  f"mean {dist.mean:.2f}</text></svg>")
     return "".join(parts)
-
-
-def trajectory_chart(points: list[TrajectoryPoint]) -> str:
-    """Trust, openness and engagement (0-100) after each learner turn."""
-    left, right, top, bottom, width, height = 30, 10, 10, 22, 360, 140
-    span = max(len(points) - 1, 1)
-
-    def x(i: int) -> float:
-        return left + (i / span if len(points) > 1 else 0.5) * (width - left - right)
-
-    def y(v: float) -> float:
-        return top + (1 - max(0.0, min(v, 100.0)) / 100) * (height - top - bottom)
-
-    parts = [f'<svg class="trajectory" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-             f'aria-label="trust from {points[0].trust:.0f} to {points[-1].trust:.0f}"><title>Trajectory</title>']
-    for v in (0, 50, 100):
-        parts.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{width - right}" y2="{y(v):.1f}" stroke="#d1d9e0"/>'
-                     f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end" fill="#59636e">{v}</text>')
-    for i, anchor in sorted({0: "start", len(points) - 1: "end"}.items()):  # first and last turn, kept inside the box
-        label = "start" if points[i].turn < 0 else f"turn {points[i].turn}"
-        parts.append(f'<text x="{x(i):.1f}" y="{height - 6}" text-anchor="{anchor}" fill="#59636e">{label}</text>')
-    for name, colour, dash in LINES:
-        coords = " ".join(f"{x(i):.1f},{y(getattr(p, name)):.1f}" for i, p in enumerate(points))
-        dashes = f' stroke-dasharray="{dash}"' if dash else ""
-        parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="2"{dashes}/>')
-    for i, p in enumerate(points):
-        parts.append(f'<circle cx="{x(i):.1f}" cy="{y(p.trust):.1f}" r="3" fill="{MEAN}"><title>'
-                     f"{'start' if p.turn < 0 else f'turn {p.turn}'}: trust {p.trust:.0f} ({p.trust_change:+.0f}), "
-                     f"openness {p.openness:.0f}, engagement {p.engagement:.0f}</title></circle>")
-    parts.append("</svg>")
-    legend = " · ".join(f'<span style="color:{c}">━</span> {n}' for n, c, _ in LINES)
-    return "".join(parts) + f'<div class="legend">{legend} (0–100)</div>'
 
 
 # -- sections ---------------------------------------------------------------------------------------------------
@@ -361,7 +328,9 @@ def _run(run: CaseRun, rid: str) -> str:
     if run.verdicts:
         parts.append(f"<h4>Expectations</h4>{_verdict_table(run.verdicts, rid)}")
     if run.trajectory:
-        parts.append(f"<h4>Trajectory</h4><figure>{trajectory_chart(run.trajectory)}</figure>")
+        linked = run.transcript is not None and bool(run.transcript.turns)  # markers jump to the turns below
+        chart = trajectory_chart(run.trajectory, link_prefix=f"{rid}-turn-" if linked else None)
+        parts.append(f"<h4>Trajectory</h4><figure>{chart}</figure>")
     parts.append(f"<h4>Transcript</h4>{_transcript(run, rid)}")
     if run.scores or run.offline_scores:
         keys = metric_order([*run.scores, *run.offline_scores])

@@ -18,22 +18,52 @@ HELP = "Commands: /undo (take back your last message), /retry (after an error), 
 
 @app.command("chat")
 def chat(
-    persona_id: str = typer.Argument(..., help="Persona id (see `rapport personas list`)."),
+    persona_id: str | None = typer.Argument(None, help="Persona id (see `rapport personas list`)."),
     difficulty: Difficulty = typer.Option(Difficulty.MEDIUM, help="easy, medium or hard."),
     model: str | None = typer.Option(None, help="Persona model, e.g. openai:gpt-4o-mini or embedded (default: configured)."),
     max_turns: int = typer.Option(40, help="End after this many of your messages."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue a stored, unfinished session (see `rapport sessions list`)."),
+    learner: str | None = typer.Option(None, "--learner", help="Your name, for history and memory (default: RAPPORT_LEARNER or 'local')."),
+    save: bool = typer.Option(True, "--save/--no-save", help="Store the session as it happens (default) or not."),
 ) -> None:
-    """Role-play with PERSONA_ID in the terminal."""
-    persona = PersonaLibrary().get(persona_id)
+    """Role-play with PERSONA_ID in the terminal; every turn is stored as it happens."""
+    import asyncio
+
+    from evals.practice import Practice, default_learner
+
+    learner = learner or default_learner()
     spec, chat_model = chat_model_for("persona", model)
-    session = Session(persona, chat_model, difficulty=difficulty, max_turns=max_turns, model_spec=spec)
+    practice = Practice() if save else None
+    if resume:
+        if practice is None:
+            raise SessionError("--resume needs the session store; drop --no-save")
+        session = practice.resume(resume, chat_model, learner=learner, model_spec=spec)
+    elif persona_id is None:
+        raise SessionError("name a persona (see `rapport personas list`) or --resume a session")
+    else:
+        persona = PersonaLibrary().get(persona_id)
+        if practice is None:
+            session = Session(persona, chat_model, difficulty=difficulty, max_turns=max_turns, model_spec=spec)
+        else:
+            session = practice.start(persona, chat_model, learner=learner, difficulty=difficulty.value,
+                                     model_spec=spec, max_turns=max_turns)
+    persona = session.persona
+    difficulty = session.difficulty
     s = persona.scenario
     out.print(f"[bold]{persona.name}[/] — {persona.role}  ([dim]{difficulty.value}, model {spec.label}[/])")
     out.print(f"[bold]Your role:[/] {s.learner_role}", markup=True)
     out.print(f"[bold]Brief:[/] {s.learner_brief}")
     out.print(f"[bold]Goal:[/] {s.learner_goal}")
-    out.print(f"[dim]{HELP}[/]\n")
-    _say(persona.name, session.turns[0].text)
+    out.print(f"[dim]{HELP}[/]")
+    if practice is not None:
+        remembered = practice.remembered(session)
+        note = f"; {persona.short_name} remembers {remembered} thing(s) from earlier sessions" if remembered else ""
+        out.print(f"[dim]Session {session.id[:12]} is saved as you go{note}.[/]")
+    out.print()
+    for turn in session.turns:
+        _say(persona.name if turn.speaker.value == "persona" else s.learner_label, turn.text)
+    if session.awaiting_reply:
+        out.print("[dim](your last message has no reply yet: type /retry)[/]")
     while not session.ended:
         try:
             line = out.input(f"[bold cyan]{s.learner_label}:[/] ")
@@ -55,6 +85,14 @@ def chat(
         else:
             _stream(session, line)
     out.print(f"\n[dim]Conversation over: {session.ending.detail}.[/]")
+    if practice is not None:
+        graded = asyncio.run(practice.finish(session))
+        card = graded.scorecard
+        scores = ", ".join(f"{k.replace('_', ' ')} {v.score:.1f}" for k, v in card.criteria.items())
+        out.print(f"[bold]Scorecard ({card.source})[/]: overall {card.overall:.1f} — {scores}")
+        for item in card.improvements:
+            out.print(f"[dim]Turn {item.turn}: instead of “{item.original}”, try “{item.better}”[/]")
+        out.print(f"[dim]Saved: rapport sessions show {session.id[:12]}[/]")
     if session.trajectory:
         from rich.markdown import Markdown
 

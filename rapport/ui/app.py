@@ -1,4 +1,4 @@
-"""The browser app: tabs for practice and the persona studio, served by gradio on 127.0.0.1."""
+"""The browser app: practice, history and progress, the persona studio, eval reports and settings."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import gradio as gr
 
 from simulator.persona import PersonaLibrary
 
+from .auth import authenticator
 from .cards import model_banner
+from .context import AppContext, LibraryHolder
+from .history import history_tab
 from .persona_model import PersonaModel
-from .practice import LibraryHolder, practice_tab
+from .practice import practice_tab
+from .reports import reports_tab
+from .settings import settings_tab
 from .studio import studio_tab
 
 CSS = """
@@ -18,6 +23,27 @@ CSS = """
 .rapport-card-role { font-style: italic; margin-bottom: 6px; }
 .rapport-card-levels { font-size: 0.85em; opacity: 0.8; }
 .rapport-card p, .rapport-card details { margin: 4px 0; font-size: 0.92em; }
+.rapport-meter { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px; }
+.meter-row { display: flex; align-items: center; gap: 8px; margin: 6px 0; }
+.meter-label { width: 86px; font-size: 0.9em; }
+.meter-track { flex: 1; height: 10px; border-radius: 5px; background: var(--border-color-primary); overflow: hidden; }
+.meter-fill { display: block; height: 100%; transition: width 0.6s ease; }
+.meter-value { width: 28px; text-align: right; font-variant-numeric: tabular-nums; }
+.meter-mood { margin-top: 6px; font-size: 0.9em; }
+.scorecard h3 { margin-top: 1.2em; }
+.sc-grid { display: grid; grid-template-columns: minmax(260px, 1fr) 2fr; gap: 16px; align-items: start; }
+@media (max-width: 800px) { .sc-grid { grid-template-columns: 1fr; } }
+.criterion { border-bottom: 1px solid var(--border-color-primary); padding: 6px 0; }
+.criterion-head { display: flex; justify-content: space-between; }
+.criterion .score { font-weight: 700; font-variant-numeric: tabular-nums; }
+.criterion p { margin: 2px 0; font-size: 0.92em; }
+.sc-overall { font-size: 1.2em; margin: 6px 0; }
+.sc-transcript { padding-left: 0; list-style: none; }
+.sc-transcript .turn { padding: 6px 8px; border-radius: 8px; margin: 4px 0; scroll-margin-top: 80px; }
+.sc-transcript .turn:target { outline: 2px solid #E69F00; }
+.sc-transcript .learner { background: rgba(0, 114, 178, 0.08); }
+.sc-transcript .turn-n { opacity: 0.5; margin-right: 6px; font-size: 0.85em; }
+.sc-transcript .turn-trust { opacity: 0.7; font-size: 0.85em; }
 """
 
 
@@ -29,27 +55,41 @@ def _theme() -> gr.themes.Base:
     )
 
 
-def build_app(library: PersonaLibrary | None = None, persona_model: PersonaModel | None = None) -> gr.Blocks:
-    """The gradio app. Per-browser state lives in `gr.State`, so sessions never see each other."""
-    holder = LibraryHolder(library or PersonaLibrary())
-    persona_model = persona_model or PersonaModel()
+def build_app(library: PersonaLibrary | None = None, persona_model: PersonaModel | None = None,
+              context: AppContext | None = None) -> gr.Blocks:
+    """The gradio app. Per-browser state lives in `gr.State`, so sessions and tabs never see each other."""
+    ctx = context or AppContext(LibraryHolder(library or PersonaLibrary()), persona_model or PersonaModel())
     with gr.Blocks(title="Rapport", analytics_enabled=False) as demo:
         library_version = gr.State(0)  # bumped when the studio saves, so the gallery re-renders
+        model_choice = gr.State(None)  # this browser's persona model, from Settings (None: the default)
+        judge_choice = gr.State(None)
         gr.Markdown("# Rapport\nPractise building rapport with people who react to *how* you talk.")
-        gr.Markdown(model_banner(persona_model.spec, persona_model.error), elem_id="model-banner")
-        with gr.Tabs():
+        gr.Markdown(model_banner(ctx.persona_model.spec, ctx.persona_model.error), elem_id="model-banner")
+        with gr.Tabs(selected="practice") as tabs:
             with gr.Tab("Practice", id="practice", elem_id="tab-practice"):
-                practice_tab(holder, persona_model, library_version)
+                practice = practice_tab(ctx, library_version, model_choice, judge_choice)
+            with gr.Tab("History & progress", id="history", elem_id="tab-history") as history:
+                _refresh, picker, resume, load_history, history_views = history_tab(ctx)
             with gr.Tab("Persona studio", id="studio", elem_id="tab-studio"):
-                studio_tab(holder, persona_model, library_version)
-    demo.persona_model = persona_model  # for tests and the launcher
+                studio_tab(ctx, library_version, model_choice)
+            with gr.Tab("Reports", id="reports", elem_id="tab-reports") as reports:
+                _reports_refresh, list_reports, reports_picker = reports_tab()
+            with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
+                settings_tab(ctx, model_choice, judge_choice)
+        history.select(load_history, None, history_views)
+        reports.select(list_reports, None, reports_picker)
+        resume.click(practice.resume, [picker, model_choice, judge_choice, practice.exam_state],
+                     practice.outputs).then(lambda: gr.Tabs(selected="practice"), None, tabs)
+    demo.context = ctx  # for tests and the launcher
+    demo.persona_model = ctx.persona_model
     return demo
 
 
 def serve(demo: gr.Blocks, host: str | None = None, port: int | None = None, **kwargs):
     """Serve `demo`; host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 127.0.0.1:7860."""
-    return demo.queue(default_concurrency_limit=16).launch(
-        server_name=host, server_port=port, theme=_theme(), css=CSS, share=False, show_error=True, **kwargs
+    return demo.queue(default_concurrency_limit=32).launch(
+        server_name=host, server_port=port, theme=_theme(), css=CSS, share=False, show_error=True,
+        auth=authenticator(), auth_message="Log in to keep your own history.", **kwargs
     )
 
 

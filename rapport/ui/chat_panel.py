@@ -1,20 +1,21 @@
-"""A chat panel bound to a `Session` in `gr.State`: streamed replies, retry, undo, restart, end.
+"""A chat panel bound to a `Session` in `gr.State`: streamed replies, the rapport meter and coach hints,
+retry after a failure (shown in the chat, nothing lost), undo, restart, and the scorecard when it ends.
 
 Used by the practice tab and by the persona studio's "try it" chat.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import gradio as gr
 
 from simulator.errors import RapportError
 from simulator.session import Delta, ReplyDone, Reset, Session
-from simulator.trajectory import trajectory_markdown
 
 from .chat_view import as_text, chat_messages, status_line
+from .session_view import hints_markdown, meter_html
 
 
 @dataclass
@@ -22,127 +23,141 @@ class ChatPanel:
     chatbot: gr.Chatbot
     message: gr.Textbox
     status: gr.Markdown
-    review: gr.Markdown
-    scorecard: gr.Markdown
-    offline_scorecard: gr.Markdown
+    meter: gr.HTML
+    hints: gr.Markdown
+    scorecard: gr.HTML
+    downloads: gr.File
     retry: gr.Button
     undo: gr.Button
     restart: gr.Button
     end: gr.Button
 
-
-async def _stream_reply(session: Session, events: AsyncIterator) -> AsyncIterator[tuple]:
-    """Yield (messages, status) as the reply streams; on failure keep the learner's message and offer Retry."""
-    history = chat_messages(session) + [{"role": "assistant", "content": "…"}]
-    replying = f"*{as_text(session.persona.short_name)} is replying…*"
-    yield history, replying
-    reply = ""
-    try:
-        async for event in events:
-            if isinstance(event, Delta):
-                reply += event.text
-            elif isinstance(event, Reset):
-                reply = ""
-            elif isinstance(event, ReplyDone):
-                reply = event.turn.text
-            history[-1]["content"] = as_text(reply) or "…"
-            yield history, replying
-    except RapportError as exc:
-        yield chat_messages(session), f"**Error:** {as_text(str(exc))}  \nYour message is kept: press **Retry** to try again."
-        return
-    yield chat_messages(session), status_line(session)
+    @property
+    def views(self) -> list:
+        """The components every handler refreshes, in order (see `views_for`)."""
+        return [self.chatbot, self.status, self.meter, self.hints, self.retry, self.scorecard, self.downloads]
 
 
-async def _scorecards(session: Session) -> tuple[str, dict]:
-    """(the main scorecard, the offline one beside it when a judge graded) as Markdown updates."""
-    from .grading import grade_session
-    from .scorecard_view import scorecard_markdown
-
-    try:
-        graded = await grade_session(session)
-    except RapportError as exc:
-        return f"**Could not grade this session:** {as_text(str(exc))}", gr.update(visible=False)
-    if graded.scorecard is graded.offline:
-        return scorecard_markdown(graded.offline, "Scorecard (offline coder)"), gr.update(visible=False)
-    return (scorecard_markdown(graded.scorecard, "Scorecard (judge model)"),
-            gr.update(value=scorecard_markdown(graded.offline, "Offline coder, for comparison"), visible=True))
+def error_bubble(message: str) -> dict:
+    """A failed model call, shown in the chat (it is not part of the transcript)."""
+    return {"role": "assistant", "content": f"{as_text(message)}\n\nYour message is kept: press **Retry**.",
+            "metadata": {"title": "⚠️ The reply failed"}}
 
 
-def review_markdown(session: Session | None) -> str:
-    """After the session: which turns moved the relationship, and why (empty while it is going on)."""
-    if session is None or session.ending is None or session.dynamics is None:
-        return ""
-    return "### How the relationship moved\n" + trajectory_markdown(session.trajectory_points(), session.persona)
+def views_for(session: Session | None, exam: bool, *, status: str | None = None, history: list | None = None,
+              scorecard: str | None = None, downloads: list | None = None) -> tuple:
+    """Values for `ChatPanel.views`; `None` for scorecard/downloads leaves them as they are."""
+    hidden = exam or session is None
+    return (
+        history if history is not None else chat_messages(session),
+        status if status is not None else status_line(session),
+        gr.update(value="" if hidden else meter_html(session), visible=not hidden),
+        gr.update(value="" if hidden else hints_markdown(session), visible=not hidden),
+        gr.update(visible=bool(session and session.awaiting_reply)),
+        gr.update() if scorecard is None else scorecard,
+        gr.update() if downloads is None else gr.update(value=downloads or None, visible=bool(downloads)),
+    )
 
 
-def chat_panel(session_state: gr.State, prefix: str, height: int = 460) -> ChatPanel:
-    """Build the panel's components and wire them to the session in `session_state`."""
+Finish = Callable[[Session, gr.Request | None], "AsyncIterator | object"]
+
+
+def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finish=None, height: int = 460) -> ChatPanel:
+    """Build the panel and wire it to the session in `session_state`. `finish(session, request)` grades an ended
+    session and returns (scorecard HTML, download paths); without it nothing is graded."""
     chatbot = gr.Chatbot(label="Conversation", height=height, elem_id=f"{prefix}chat", buttons=["copy"])
     with gr.Row():
-        message = gr.Textbox(
-            placeholder="Type your message and press Enter", show_label=False, scale=5, elem_id=f"{prefix}message"
-        )
-        send = gr.Button("Send", variant="primary", scale=1, elem_id=f"{prefix}send")
-    status = gr.Markdown(elem_id=f"{prefix}status")
+        with gr.Column(scale=4):
+            with gr.Row():
+                message = gr.Textbox(placeholder="Type your message and press Enter", show_label=False, scale=5,
+                                     elem_id=f"{prefix}message")
+                send = gr.Button("Send", variant="primary", scale=1, elem_id=f"{prefix}send")
+            status = gr.Markdown(elem_id=f"{prefix}status")
+            hints = gr.Markdown(elem_id=f"{prefix}hints")
+        with gr.Column(scale=2, min_width=220):
+            meter = gr.HTML(elem_id=f"{prefix}meter")
     with gr.Row():
-        retry = gr.Button("Retry", elem_id=f"{prefix}retry", size="sm")
+        retry = gr.Button("Retry", elem_id=f"{prefix}retry", size="sm", visible=False, variant="primary")
         undo = gr.Button("Undo last exchange", elem_id=f"{prefix}undo", size="sm")
         restart = gr.Button("Restart", elem_id=f"{prefix}restart", size="sm")
         end = gr.Button("End session", variant="stop", elem_id=f"{prefix}end", size="sm")
-    with gr.Row():
-        scorecard = gr.Markdown(elem_id=f"{prefix}scorecard")
-        offline_scorecard = gr.Markdown(elem_id=f"{prefix}scorecard-offline", visible=False)
-    review = gr.Markdown(elem_id=f"{prefix}review")
-    panel = ChatPanel(chatbot, message, status, review, scorecard, offline_scorecard, retry, undo, restart, end)
+    scorecard = gr.HTML(elem_id=f"{prefix}scorecard")
+    downloads = gr.File(label="Download transcript and scorecard", file_count="multiple", visible=False,
+                        elem_id=f"{prefix}downloads", interactive=False)
+    panel = ChatPanel(chatbot, message, status, meter, hints, scorecard, downloads, retry, undo, restart, end)
 
-    async def on_send(text: str, session: Session | None):
+    async def stream(session: Session, events: AsyncIterator, exam: bool, request: gr.Request | None):
+        history = chat_messages(session) + [{"role": "assistant", "content": "…"}]
+        replying = f"*{as_text(session.persona.short_name)} is replying…*"
+        yield views_for(session, exam, status=replying, history=history)
+        reply = ""
+        try:
+            async for event in events:
+                if isinstance(event, Delta):
+                    reply += event.text
+                elif isinstance(event, Reset):
+                    reply = ""
+                elif isinstance(event, ReplyDone):
+                    reply = event.turn.text
+                history[-1]["content"] = as_text(reply) or "…"
+                yield views_for(session, exam, status=replying, history=history)
+        except RapportError as exc:
+            yield views_for(session, exam, status="The reply failed; your message is kept.",
+                            history=chat_messages(session) + [error_bubble(str(exc))])
+            return
+        yield views_for(session, exam)
+        if session.ended and finish is not None:
+            yield views_for(session, exam, status="*Grading your conversation…*")
+            html, files = await finish(session, request)
+            yield views_for(session, exam, scorecard=html, downloads=files)
+
+    async def on_send(text: str, session: Session | None, exam: bool, request: gr.Request):
         if session is None:
-            yield gr.update(), [], "Choose a persona first.", "", gr.update(), gr.update()
+            yield ("", *views_for(None, exam, status="Choose a persona first."))
             return
         problem = _cannot_send(session, text)
         if problem:
-            yield gr.update(), chat_messages(session), problem, review_markdown(session), gr.update(), gr.update()
+            yield (gr.update(), *views_for(session, exam, status=problem))
             return
-        async for history, line in _stream_reply(session, session.send(text)):
-            yield "", history, line, review_markdown(session), gr.update(), gr.update()
-        if session.ended:
-            yield ("", chat_messages(session), status_line(session), review_markdown(session),
-                   *(await _scorecards(session)))
+        async for views in stream(session, session.send(text), exam, request):
+            yield ("", *views)
 
-    async def on_retry(session: Session | None):
+    async def on_retry(session: Session | None, exam: bool, request: gr.Request):
         if session is None or not session.awaiting_reply:
-            yield chat_messages(session), status_line(session) or "Nothing to retry.", review_markdown(session)
+            yield views_for(session, exam)
             return
-        async for history, line in _stream_reply(session, session.retry()):
-            yield history, line, review_markdown(session)
+        async for views in stream(session, session.retry(), exam, request):
+            yield views
+
+    async def on_end(session: Session | None, exam: bool, request: gr.Request):
+        if session is None:
+            yield views_for(None, exam)
+            return
+        session.end()
+        if finish is None:
+            yield views_for(session, exam)
+            return
+        yield views_for(session, exam, status="*Grading your conversation…*")
+        html, files = await finish(session, request)
+        yield views_for(session, exam, scorecard=html, downloads=files)
 
     def command(action):
-        def run(session: Session | None):
+        def run(session: Session | None, exam: bool):
             if session is not None:
                 action(session)
-                session.graded = None
-            return chat_messages(session), status_line(session), review_markdown(session), "", gr.update(visible=False)
+            return views_for(session, exam, scorecard="", downloads=[])
 
         return run
 
-    async def on_end(session: Session | None):
-        if session is None:
-            yield [], "", "", "", gr.update(visible=False)
-            return
-        session.end()
-        yield chat_messages(session), "*Grading your conversation…*", review_markdown(session), "", gr.update()
-        yield (chat_messages(session), status_line(session), review_markdown(session), *(await _scorecards(session)))
-
-    inputs, outputs = [message, session_state], [message, chatbot, status, review, scorecard, offline_scorecard]
-    shown = [chatbot, status, review]
-    cleared = [chatbot, status, review, scorecard, offline_scorecard]
-    message.submit(on_send, inputs, outputs)
-    send.click(on_send, inputs, outputs)
-    retry.click(on_retry, [session_state], shown)
-    undo.click(command(Session.undo), [session_state], cleared)
-    restart.click(command(Session.restart), [session_state], cleared)
-    chatbot.clear(command(Session.restart), [session_state], cleared)
-    end.click(on_end, [session_state], cleared)
+    views = panel.views
+    message.submit(on_send, [message, session_state, exam_state], [message, *views])
+    send.click(on_send, [message, session_state, exam_state], [message, *views])
+    retry.click(on_retry, [session_state, exam_state], views)
+    undo.click(command(Session.undo), [session_state, exam_state], views)
+    restart.click(command(Session.restart), [session_state, exam_state], views)
+    chatbot.clear(command(Session.restart), [session_state, exam_state], views)
+    end.click(on_end, [session_state, exam_state], views)
+    exam_state.change(lambda session, exam: views_for(session, exam), [session_state, exam_state], views)
     return panel
 
 

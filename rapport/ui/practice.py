@@ -1,68 +1,94 @@
-"""The practice tab: a gallery of persona cards (filtered by field), then a conversation."""
+"""The practice tab: a gallery of persona cards (filtered by field), then a conversation with a live meter."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import gradio as gr
 
-from simulator.persona import Difficulty, PersonaLibrary
+from simulator.errors import RapportError
+from simulator.persona import Difficulty
 from simulator.persona.spec import Domain
-from simulator.session import Session
 
 from .cards import brief_markdown, domain_label, persona_card_html
-from .chat_panel import chat_panel
-from .chat_view import chat_messages, status_line
-from .persona_model import PersonaModel
+from .chat_panel import chat_panel, views_for
+from .context import AppContext
 
 ALL_FIELDS = "all"
 
 
-class LibraryHolder:
-    """The persona library shared by every browser session; re-read after the studio saves a persona."""
+@dataclass
+class PracticeTab:
+    """What other tabs need to hand a session to the practice tab (the history's Resume)."""
 
-    def __init__(self, library: PersonaLibrary):
-        self.library = library
-
-    def refresh(self) -> PersonaLibrary:
-        self.library = PersonaLibrary(self.library.sources)
-        return self.library
+    session_state: gr.State
+    exam_state: gr.State
+    outputs: list
+    resume: Callable
 
 
-def practice_tab(holder: LibraryHolder, persona_model: PersonaModel, library_version: gr.State) -> None:
+def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.State,
+                 judge_choice: gr.State) -> PracticeTab:
     session_state = gr.State(None)
+    exam_state = gr.State(False)
+    exam = gr.Checkbox(label="Exam mode: hide the rapport meter and the coach's hints", elem_id="exam-mode")
     with gr.Column(visible=True, elem_id="picker") as picker:
         with gr.Row():
             field = gr.Dropdown(
                 [("All fields", ALL_FIELDS)] + [(domain_label(d.value), d.value) for d in Domain],
                 value=ALL_FIELDS, label="Field", elem_id="field-filter", scale=1,
             )
-            difficulty = gr.Radio(
-                [d.value for d in Difficulty], value=Difficulty.MEDIUM.value, label="Difficulty",
-                elem_id="difficulty", scale=2,
-            )
+            difficulty = gr.Radio([d.value for d in Difficulty], value=Difficulty.MEDIUM.value, label="Difficulty",
+                                  elem_id="difficulty", scale=2)
         gallery_slot = gr.Column()
 
     with gr.Column(visible=False, elem_id="conversation") as conversation:
         brief = gr.Markdown(elem_id="brief")
-        panel = chat_panel(session_state, prefix="")
+        panel = chat_panel(session_state, exam_state, prefix="", finish=ctx.finish)
         back = gr.Button("Choose another persona", elem_id="back", size="sm")
 
-    def start(persona_id: str, level: str):
-        if persona_model.model is None:
-            raise gr.Error(persona_model.error or "no persona model is configured")
-        session = Session(
-            holder.library.get(persona_id), persona_model.model, difficulty=level, model_spec=persona_model.spec
-        )
-        return (
-            session, gr.update(visible=False), gr.update(visible=True),
-            brief_markdown(session.persona, level), chat_messages(session), status_line(session), "", "",
-            gr.update(visible=False),
-        )
+    exam.change(lambda value: value, exam, exam_state)
 
+    def opened(session, level: str, exam_on: bool):
+        remembered = ctx.practice.remembered(session)
+        note = (f"\n\n*{session.persona.short_name} remembers {remembered} thing(s) from your earlier sessions.*"
+                if remembered else "")
+        return (session, gr.update(visible=False), gr.update(visible=True),
+                brief_markdown(session.persona, level) + note,
+                *views_for(session, exam_on, scorecard="", downloads=[]))
+
+    def start(persona_id: str, level: str, choice, judge, exam_on: bool, request: gr.Request):
+        spec, model = ctx.model_for(choice)
+        if model is None:
+            raise gr.Error(ctx.persona_model.error or "no persona model is configured")
+        try:
+            session = ctx.practice.start(ctx.holder.library.get(persona_id), model, learner=ctx.learner(request),
+                                         difficulty=level, model_spec=spec)
+        except RapportError as exc:
+            raise gr.Error(str(exc)) from None
+        session.judge_choice = judge
+        return opened(session, level, exam_on)
+
+    def resume(session_id: str | None, choice, judge, exam_on: bool, request: gr.Request):
+        if not session_id:
+            raise gr.Error("Choose a session first.")
+        spec, model = ctx.model_for(choice)
+        try:
+            session = ctx.practice.resume(session_id, model, learner=ctx.learner(request), model_spec=spec)
+        except RapportError as exc:
+            raise gr.Error(str(exc)) from None
+        if session.ended:
+            raise gr.Error("That session has ended; open it to see its scorecard.")
+        session.judge_choice = judge
+        return opened(session, session.difficulty.value, exam_on)
+
+    start_outputs = [session_state, picker, conversation, brief, *panel.views]
     with gallery_slot:
 
         @gr.render(inputs=[field, library_version])
         def gallery(chosen_field: str, _version: int):
-            sources = [s for s in holder.library if chosen_field in (ALL_FIELDS, s.spec.domain.value)]
+            sources = [s for s in ctx.holder.library if chosen_field in (ALL_FIELDS, s.spec.domain.value)]
             if not sources:
                 gr.Markdown("No personas in this field yet.")
             for row_start in range(0, len(sources), 3):
@@ -74,19 +100,23 @@ def practice_tab(holder: LibraryHolder, persona_model: PersonaModel, library_ver
                                 f"Practise with {source.spec.short_name}", variant="primary",
                                 elem_id=f"start-{source.spec.id}", key=f"start-{source.spec.id}",
                             )
-                            button.click(
-                                lambda level, pid=source.spec.id: start(pid, level),
-                                inputs=[difficulty],
-                                outputs=[session_state, picker, conversation, brief, panel.chatbot, panel.status, panel.review,
-                                         panel.scorecard, panel.offline_scorecard],
-                            )
-            if holder.library.problems:
+                            button.click(_starter(start, source.spec.id),
+                                         inputs=[difficulty, model_choice, judge_choice, exam_state],
+                                         outputs=start_outputs)
+            if ctx.holder.library.problems:
                 gr.Markdown(
-                    "**Some persona files did not load:**\n" + "\n".join(f"- `{p}`" for p in holder.library.problems)
+                    "**Some persona files did not load:**\n" + "\n".join(f"- `{p}`" for p in ctx.holder.library.problems)
                 )
 
-    back.click(
-        lambda: (None, gr.update(visible=True), gr.update(visible=False), [], "", "", "", gr.update(visible=False)),
-        None, [session_state, picker, conversation, panel.chatbot, panel.status, panel.review, panel.scorecard,
-               panel.offline_scorecard],
-    )
+    back.click(lambda exam_on: (None, gr.update(visible=True), gr.update(visible=False),
+                                *views_for(None, exam_on, status="", scorecard="", downloads=[])),
+               [exam_state], [session_state, picker, conversation, *panel.views])
+    return PracticeTab(session_state, exam_state, start_outputs, resume)
+
+
+def _starter(start, persona_id: str):
+    """A click handler bound to one persona (gradio reads the `request` parameter by its annotation)."""
+    def handler(level: str, choice, judge, exam_on: bool, request: gr.Request):
+        return start(persona_id, level, choice, judge, exam_on, request)
+
+    return handler

@@ -1,39 +1,116 @@
-"""Scorecards as Markdown for the browser (charts come from `charts`)."""
+"""The scorecard after a session: radar, criteria with evidence that jumps to the turn, trajectory, rewrites."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 from html import escape
+from pathlib import Path
 
+from evals.charts import criterion_label, radar_chart, trajectory_chart
+from evals.grading import Graded
 from evals.scorecard import Scorecard
+from simulator.session import Session
+from simulator.transcript import Speaker
 
 NAMES = {
     "adaptability": "Adaptability", "authenticity": "Authenticity", "empathy": "Empathy",
     "active_listening": "Active listening", "common_ground": "Common ground",
     "positive_reinforcement": "Positive reinforcement", "consistency": "Consistency",
 }
+TURN_ID = "sc-turn-"
 
 
 def criterion_name(key: str) -> str:
-    return NAMES.get(key, key.replace("_", " ").capitalize())
+    return NAMES.get(key, criterion_label(key))
 
 
-def scorecard_markdown(card: Scorecard, title: str) -> str:
-    """Scores, rationales, quoted evidence (with the turn each comes from), improvements and flags."""
-    lines = [f"### {escape(title)}", f"**Overall: {card.overall:.1f} / 5**", ""]
-    if card.summary:
-        lines += [escape(card.summary), ""]
+def _criteria_html(card: Scorecard) -> str:
+    rows = []
     for key, score in card.criteria.items():
         spread = f" ± {score.spread:.1f}" if score.spread else ""
-        lines += ["", f"**{escape(criterion_name(key))}: {score.score:.1f}{spread}** — {escape(score.rationale)}", ""]
-        for evidence in score.evidence:
-            lines.append(f"- turn {evidence.turn}: “{escape(evidence.quote)}”")
-    if card.strengths:
-        lines += ["", "**Strengths**"] + [f"- {escape(s)}" for s in card.strengths]
+        quotes = "".join(
+            f'<li><a href="#{TURN_ID}{e.turn}" class="evidence">turn {e.turn}</a>: “{escape(e.quote)}”</li>'
+            for e in score.evidence
+        )
+        rows.append(f'<div class="criterion"><div class="criterion-head"><b>{escape(criterion_name(key))}</b>'
+                    f'<span class="score">{score.score:.1f}{spread}</span></div><p>{escape(score.rationale)}</p>'
+                    f'{f"<ul>{quotes}</ul>" if quotes else ""}</div>')
+    return "".join(rows)
+
+
+def _transcript_html(session: Session) -> str:
+    trust = {p.turn: p for p in session.trajectory_points()[1:]}
+    items = []
+    for index, turn in enumerate(session.turns):
+        who = session.persona.short_name if turn.speaker is Speaker.PERSONA else "You"
+        point = trust.get(index)
+        note = f' <span class="turn-trust">trust {point.trust:.0f} ({point.trust_change:+.0f})</span>' if point else ""
+        items.append(f'<li id="{TURN_ID}{index}" class="turn {turn.speaker.value}"><span class="turn-n">{index}</span>'
+                     f'<b>{escape(who)}:</b> {escape(turn.text)}{note}</li>')
+    return f'<ol class="sc-transcript">{"".join(items)}</ol>'
+
+
+def scorecard_html(session: Session, graded: Graded) -> str:
+    """Everything the learner sees after ending a session, as one self-contained HTML block."""
+    card, offline = graded.scorecard, graded.offline
+    judged = card is not offline
+    scores = {k: v.score for k, v in card.criteria.items()}
+    radar = radar_chart(scores, labels=NAMES, compare={k: v.score for k, v in offline.criteria.items()} if judged else None,
+                        names=("Judge model", "Offline coder") if judged else ("Offline coder", ""))
+    items = {i.id: i.content for i in session.persona.hidden_information}
+    earned = [items[i] for i in (session.dynamics.unlocked if session.dynamics else [])]
+    improvements = "".join(
+        f'<li><a href="#{TURN_ID}{i.turn}">turn {i.turn}</a>: you said “{escape(i.original)}”'
+        f'<br><b>Try:</b> “{escape(i.better)}”<br><i>{escape(i.why)}</i></li>' for i in card.improvements
+    )
+    source = "judge model" if judged else "offline coder (no judge model configured)"
+    parts = [
+        f'<div class="scorecard" id="scorecard-view"><h2>Scorecard <small>({escape(source)})</small></h2>',
+        f'<div class="sc-overall">Overall <b>{card.overall:.1f}</b> / 5'
+        + (f' · offline coder {offline.overall:.1f}' if judged else "") + "</div>",
+        f'<p>{escape(card.summary)}</p>' if card.summary else "",
+        f'<div class="sc-grid"><div class="sc-radar">{radar}</div><div class="sc-criteria">{_criteria_html(card)}</div></div>',
+        '<h3>How the relationship moved</h3>',
+        trajectory_chart(session.trajectory_points(), link_prefix=TURN_ID),
+        f'<h3>Try instead</h3><ol class="sc-improvements">{improvements}</ol>' if improvements else "",
+        "<h3>What they shared once you earned it</h3>"
+        + ("<ul>" + "".join(f"<li>🔓 {escape(e)}</li>" for e in earned) + "</ul>" if earned
+           else "<p>Nothing: their hidden concerns stayed hidden this time.</p>"),
+        "<h3>Strengths</h3><ul>" + "".join(f"<li>{escape(s)}</li>" for s in card.strengths) + "</ul>" if card.strengths else "",
+        "<h3>Notes</h3><ul>" + "".join(f"<li>{escape(f)}</li>" for f in card.flags) + "</ul>" if card.flags else "",
+        f"<h3>Transcript</h3>{_transcript_html(session)}</div>",
+    ]
+    return "".join(parts)
+
+
+def scorecard_markdown(session: Session, graded: Graded) -> str:
+    """The transcript and scorecard as Markdown, for download."""
+    card = graded.scorecard
+    lines = [f"# {session.persona.name} — {session.difficulty.value}", "",
+             f"Overall: **{card.overall:.1f} / 5** ({card.source})", ""]
+    for key, score in card.criteria.items():
+        lines.append(f"- **{criterion_name(key)}: {score.score:.1f}** — {score.rationale}")
+        lines.extend(f"  - turn {e.turn}: “{e.quote}”" for e in score.evidence)
     if card.improvements:
-        lines += ["", "**Try instead**"]
-        for item in card.improvements:
-            lines += [f"- turn {item.turn}: you said “{escape(item.original)}”",
-                      f"  - better: “{escape(item.better)}”", f"  - why: {escape(item.why)}"]
-    if card.flags:
-        lines += ["", "**Notes**"] + [f"- {escape(flag)}" for flag in card.flags]
-    return "\n".join(lines)
+        lines += ["", "## Try instead"]
+        lines += [f"- turn {i.turn}: “{i.original}” → “{i.better}” ({i.why})" for i in card.improvements]
+    lines += ["", "## Transcript"]
+    for index, turn in enumerate(session.turns):
+        who = session.persona.short_name if turn.speaker is Speaker.PERSONA else "You"
+        lines.append(f"{index}. **{who}:** {turn.text}")
+    return "\n".join(lines) + "\n"
+
+
+def download_files(session: Session, graded: Graded) -> list[str]:
+    """Transcript and scorecard as JSON and Markdown files the browser can download."""
+    folder = Path(tempfile.mkdtemp(prefix="rapport-session-"))
+    stem = f"{session.persona.id}-{session.started_at:%Y%m%d-%H%M}"
+    transcript = folder / f"{stem}.transcript.json"
+    transcript.write_text(session.transcript().model_dump_json(indent=2), encoding="utf-8")
+    scorecard = folder / f"{stem}.scorecard.json"
+    scorecard.write_text(json.dumps({**graded.scorecard.contract(), "offline": graded.offline.contract()}, indent=2),
+                         encoding="utf-8")
+    markdown = folder / f"{stem}.md"
+    markdown.write_text(scorecard_markdown(session, graded), encoding="utf-8")
+    return [str(transcript), str(scorecard), str(markdown)]

@@ -19,10 +19,8 @@ from simulator.session import Session
 from simulator.yaml_source import load_yaml
 
 from .cards import persona_card_html
-from .chat_panel import chat_panel
-from .chat_view import chat_messages, status_line
-from .persona_model import PersonaModel
-from .practice import LibraryHolder
+from .chat_panel import chat_panel, views_for
+from .context import AppContext
 
 EDITOR_LABEL = "editor"
 
@@ -42,8 +40,10 @@ def validation_report(text: str) -> tuple[str, str]:
     return "✅ **Valid**, and no suggestions.", persona_card_html(spec)
 
 
-def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_version: gr.State) -> None:
+def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.State) -> None:
+    holder = ctx.holder
     session_state = gr.State(None)
+    exam_state = gr.State(False)
     gr.Markdown(
         "Edit a persona as YAML. Errors and suggestions update as you type. Saving writes to "
         f"`{escape(str(user_personas_dir()))}`; a persona there with the same id as a bundled one replaces it."
@@ -74,7 +74,7 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
                 with gr.Row():
                     level = gr.Radio([d.value for d in Difficulty], value="medium", label="Difficulty", scale=2)
                     try_it = gr.Button("Start a test conversation", elem_id="studio-try", scale=1)
-                panel = chat_panel(session_state, prefix="studio-", height=320)
+                panel = chat_panel(session_state, exam_state, prefix="studio-", height=320)
 
     def load_persona_text(persona_id: str | None) -> str:
         if not persona_id:
@@ -82,14 +82,15 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
         source_file = holder.library.source(persona_id)
         return source_file.path.read_text(encoding="utf-8")
 
-    def start_trial(text: str, difficulty: str):
+    def start_trial(text: str, difficulty: str, choice):
         spec, problems = persona_from_text(text, EDITOR_LABEL)
         if spec is None:
             raise gr.Error(f"The persona has {len(problems)} error(s); fix them first.")
-        if persona_model.model is None:
-            raise gr.Error(persona_model.error or "no persona model is configured")
-        session = Session(spec, persona_model.model, difficulty=difficulty, model_spec=persona_model.spec)
-        return session, chat_messages(session), status_line(session), "", "", gr.update(visible=False)
+        model_spec, model = ctx.model_for(choice)
+        if model is None:
+            raise gr.Error(ctx.persona_model.error or "no persona model is configured")
+        session = Session(spec, model, difficulty=difficulty, model_spec=model_spec)  # a trial: not stored
+        return session, *views_for(session, False, scorecard="", downloads=[])
 
     def save_text(text: str, force: bool, version: int):
         spec, problems = persona_from_text(text, EDITOR_LABEL)
@@ -128,7 +129,6 @@ def studio_tab(holder: LibraryHolder, persona_model: PersonaModel, library_versi
     card_upload.upload(import_card, card_upload, [editor, import_notes])
     export.click(export_editor, [editor, card_format, card_png], exported)
     editor.change(validation_report, editor, [report, card], trigger_mode="always_last", show_progress="hidden")
-    try_it.click(start_trial, [editor, level], [session_state, panel.chatbot, panel.status, panel.review,
-                                               panel.scorecard, panel.offline_scorecard])
+    try_it.click(start_trial, [editor, level, model_choice], [session_state, *panel.views])
     save.click(save_text, [editor, overwrite, library_version], [saved, library_version])
 

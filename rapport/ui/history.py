@@ -1,0 +1,82 @@
+"""The history and progress tab: past sessions, each can be opened (or resumed), scores over time, what next."""
+
+from __future__ import annotations
+
+from html import escape
+
+import gradio as gr
+
+from evals.charts import criteria_over_time_chart
+from evals.grading import Graded
+from evals.progress import criterion_series, history_from_store, suggest_next
+from evals.scorecard import Scorecard
+from simulator.errors import RapportError
+from simulator.models import ScriptedChatModel
+
+from .context import AppContext
+from .scorecard_view import scorecard_html
+
+COLUMNS = ["When", "Persona", "Level", "Turns", "Ended", "Overall"]
+
+
+def _rows(history) -> list[list]:
+    rows = []
+    for summary, card in reversed(history):  # newest first
+        rows.append([summary.started_at.strftime("%Y-%m-%d %H:%M"), summary.persona_name, summary.difficulty,
+                     summary.turns, summary.end_reason or "unfinished", round(card["overall"], 1) if card else None])
+    return rows
+
+
+def _choices(history) -> list[tuple[str, str]]:
+    return [(f"{s.started_at:%Y-%m-%d %H:%M} — {s.persona_name} — {s.end_reason or 'unfinished'}", s.id)
+            for s, _ in reversed(history)]
+
+
+def stored_graded(cards: list[dict]) -> Graded | None:
+    """The scorecards saved with a session, as shown when it ended."""
+    if not cards:
+        return None
+    built = [Scorecard.model_validate({**{k: v for k, v in c.items() if k != "file"}, "source": c.get("source", "offline")})
+             for c in cards]
+    main = built[0]
+    offline = next((c for c in built if c.source == "offline"), main)
+    return Graded(main, offline)
+
+
+def history_tab(ctx: AppContext):
+    """Returns (refresh button, session picker, resume button) so the app can wire resuming into practice."""
+    gr.Markdown("Your past sessions. Open one to see its scorecard again; an unfinished one can be resumed.")
+    refresh = gr.Button("Refresh", elem_id="history-refresh", size="sm")
+    suggestion = gr.Markdown(elem_id="history-suggestion")
+    table = gr.Dataframe(headers=COLUMNS, interactive=False, elem_id="history-table", wrap=True)
+    progress = gr.HTML(elem_id="history-progress")
+    with gr.Row():
+        picker = gr.Dropdown(label="Session", choices=[], elem_id="history-picker", scale=4)
+        open_button = gr.Button("Open", elem_id="history-open", scale=1)
+        resume = gr.Button("Resume in Practice", elem_id="history-resume", scale=1)
+    opened = gr.HTML(elem_id="history-opened")
+
+    def load(request: gr.Request):
+        history = history_from_store(ctx.practice.store, ctx.learner(request))
+        if not history:
+            return ("No sessions yet: practise with someone first.", [], "", gr.update(choices=[], value=None))
+        tip = suggest_next(history, [s.spec for s in ctx.holder.library])
+        advice = (f"**Practise next:** {escape(tip.persona_name)} on {tip.difficulty.value}. {escape(tip.reason)}")
+        chart = criteria_over_time_chart(criterion_series(history))
+        return advice, _rows(history), chart, gr.update(choices=_choices(history), value=None)
+
+    def open_session(session_id: str | None):
+        if not session_id:
+            return "Choose a session first."
+        try:
+            session = ctx.practice.store.load(session_id, ScriptedChatModel())
+            graded = stored_graded(ctx.practice.store.scorecards(session_id))
+        except RapportError as exc:
+            return f"<p>{escape(str(exc))}</p>"
+        if graded is None:
+            return "<p>This session has no scorecard yet (it is unfinished): resume it in Practice.</p>"
+        return scorecard_html(session, graded)
+
+    refresh.click(load, None, [suggestion, table, progress, picker])
+    open_button.click(open_session, picker, opened)
+    return refresh, picker, resume, load, [suggestion, table, progress, picker]

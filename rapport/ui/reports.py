@@ -1,0 +1,51 @@
+"""The reports tab: eval-suite runs (folders with report.json) and their self-contained HTML reports."""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+
+import gradio as gr
+
+
+def runs_dir() -> Path:
+    """Where `rapport eval` writes runs by default (RAPPORT_RUNS_DIR, else ./runs)."""
+    return Path(os.environ.get("RAPPORT_RUNS_DIR") or "runs")
+
+
+def report_folders() -> list[Path]:
+    root = runs_dir()
+    if not root.is_dir():
+        return []
+    folders = [p for p in root.iterdir() if (p / "report.json").is_file()]
+    return sorted(folders, key=lambda p: (p / "report.json").stat().st_mtime, reverse=True)
+
+
+def report_view(folder: str | None) -> str:
+    """The run's HTML report, shown in a sandboxed frame (its own styles, no scripts from outside)."""
+    if not folder:
+        return ""
+    html_path = Path(folder) / "report.html"
+    if not html_path.is_file():
+        return f"<p>No report.html in {escape(folder)}.</p>"
+    page = html_path.read_text(encoding="utf-8")
+    return (f'<iframe class="rapport-report" title="Eval report" sandbox="allow-same-origin" '
+            f'style="width:100%;height:900px;border:1px solid #8884;border-radius:8px" srcdoc="{escape(page, quote=True)}">'
+            "</iframe>")
+
+
+def reports_tab() -> tuple:
+    gr.Markdown(f"Eval-suite runs found in `{escape(str(runs_dir()))}` (run `rapport eval SUITE --out runs/NAME`).")
+    with gr.Row():
+        picker = gr.Dropdown(label="Run", choices=[], elem_id="reports-picker", scale=4)
+        refresh = gr.Button("Refresh", elem_id="reports-refresh", scale=1)
+    view = gr.HTML(elem_id="reports-view")
+
+    def listing():
+        folders = report_folders()
+        return gr.update(choices=[(f.name, str(f)) for f in folders], value=str(folders[0]) if folders else None)
+
+    refresh.click(listing, None, picker)
+    picker.change(report_view, picker, view)
+    return refresh, listing, picker
