@@ -44,6 +44,7 @@ test: setup-dev browser postgres
 	$(BIN)/python -m pytest
 
 bench: setup-dev
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

@@ -103,6 +103,7 @@ class Session:
         dynamics: bool = True,
         reader: TurnReader | None = None,
         nonverbal: bool = True,
+        streaming: bool = True,
     ):
         self.id = session_id or uuid.uuid4().hex
         self.persona = persona
@@ -110,6 +111,7 @@ class Session:
         self.model_spec = model_spec
         self.difficulty = Difficulty(difficulty)
         self.max_turns = max_turns
+        self.streaming = streaming  # False: one call per reply, for batch runs where nobody watches it stream
         self.started_at = datetime.now(UTC)
         self.turns: list[Turn] = []
         self.ending: Ending | None = None
@@ -314,6 +316,10 @@ class Session:
         for attempt in range(STREAM_CUT_RETRIES + 1):
             started = False
             try:
+                if not self.streaming:
+                    reply = await self.model.ainvoke(messages, max_tokens=max_tokens)
+                    yield Delta(str(reply.content))
+                    return
                 async for chunk in self.model.astream(messages, max_tokens=max_tokens):
                     if chunk.content:
                         started = True

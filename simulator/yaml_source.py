@@ -138,9 +138,29 @@ def problems_from_validation(
     return sorted(problems, key=lambda p: p.line or 0)
 
 
+def _fast_load(text: str) -> Any:
+    """Plain data via the C loader (about 20x faster than the round-trip loader), or None if it fails."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=False).load(text)
+    except (YAMLError, ValueError):
+        return None
+
+
 def validate_yaml_file(path: Path, model: type[M], context: dict[str, Any] | None = None) -> M:
-    """Load `path` as YAML and validate it as `model`; raise `DataFileError` listing every problem."""
+    """Load `path` as YAML and validate it as `model`; raise `DataFileError` listing every problem.
+
+    Valid files take the fast path; the slower round-trip loader runs only to locate problems by line.
+    """
     text = read_text(path)
+    fast = _fast_load(text)
+    if isinstance(fast, dict):
+        try:
+            return model.model_validate(fast, context=context)
+        except ValidationError:
+            pass  # reload with line numbers below, to report every problem where it is
     data = load_yaml(text, path)
     if data is None:
         raise DataFileError.single(path, 1, "<root>", "file is empty")

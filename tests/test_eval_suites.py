@@ -177,13 +177,13 @@ def test_cases_are_retried_on_transient_errors_and_time_out(tmp_path):
     slow = ScriptedChatModel(replies=["Fine."], delay=5.0)
     jobs = runner.jobs()
     persona_spec = jobs[0].specs["persona"]
-    runner.pool._models[("persona", persona_spec.model_dump_json(exclude={"source"}))] = (persona_spec, flaky)
+    runner.pool._models[("persona", persona_spec.model_dump_json(exclude={"source"}), 0)] = (persona_spec, flaky)
 
     from simulator.aio import run_sync
 
     run = run_sync(runner.run_job(jobs[0]))
     assert run.error is None and run.attempts == 2
-    runner.pool._models[("persona", persona_spec.model_dump_json(exclude={"source"}))] = (persona_spec, slow)
+    runner.pool._models[("persona", persona_spec.model_dump_json(exclude={"source"}), 0)] = (persona_spec, slow)
     timed_out = run_sync(runner.run_job(jobs[1]))
     assert timed_out.error == "timed out after 2s"
 

@@ -112,10 +112,12 @@ class ModelPool:
                 return None if text is None else parse_model_spec(text, source=f"suite models.{role}")
         return resolve_model_spec(Role(role))
 
-    def get(self, role: str, spec: ModelSpec | None) -> BaseChatModel | None:
+    def get(self, role: str, spec: ModelSpec | None, shard: int = 0) -> BaseChatModel | None:
+        """The model for (role, spec); `shard` spreads concurrent cases over several HTTP connection pools,
+        because httpcore checks every pooled connection on each request (cost grows with pool size)."""
         if spec is None:
             return None
-        key = (role, spec.model_dump_json(exclude={"source"}))
+        key = (role, spec.model_dump_json(exclude={"source"}), shard if spec.provider == "openai" else 0)
         if key not in self._models:
             self._models[key] = (spec, build_chat_model(spec, Role(role)))
         return self._models[key][1]
@@ -128,18 +130,27 @@ class CaseJob:
     repeat: int
     persona: PersonaSpec
     specs: dict[str, ModelSpec | None] = field(default_factory=dict)
+    shard: int = 0
+
+CONNECTIONS_PER_POOL = 8
 
 
 class SuiteRunner:
     def __init__(self, suites: list[LoadedSuite], *, library: PersonaLibrary, overrides: dict[str, str] | None = None,
-                 concurrency: int = 4, repeat: int | None = None, grade: bool = True):
+                 concurrency: int = 4, repeat: int | None = None, grade: bool = True, reader: str | None = None):
         self.suites = suites
         self.library = library
         self.pool = ModelPool(overrides or {})
         self.concurrency = max(1, concurrency)
         self.repeat = repeat
         self.grade = grade
-        self.reader = TurnReader()
+        self.reader = TurnReader()  # the learned coder: grading always uses it
+        self.rules_reader = TurnReader(coder=None)
+        self.reader_override = reader
+
+    def _live_reader(self, job: CaseJob) -> TurnReader:
+        kind = self.reader_override or job.suite.spec.defaults.reader
+        return self.rules_reader if kind == "rules" else self.reader
 
     def jobs(self) -> list[CaseJob]:
         jobs = []
@@ -149,6 +160,9 @@ class SuiteRunner:
                 specs = {role: self.pool.spec_for(role, case.models, suite.spec.defaults.models) for role in ROLES}
                 for repeat in range(repeats):
                     jobs.append(CaseJob(suite, case, repeat, self.library.get(case.persona), specs))
+        shards = max(1, -(-self.concurrency // CONNECTIONS_PER_POOL))
+        for number, job in enumerate(jobs):
+            job.shard = number % shards
         return jobs
 
     async def run(self, on_done: Callable[[CaseRun], None] = lambda run: None) -> SuiteReport:
@@ -227,7 +241,7 @@ class SuiteRunner:
         run.trajectory = trajectory_points(initial, appraisals)
         run.unlocked = [item for point in run.trajectory for item in point.unlocked]
         judge_spec = job.specs["judge"]
-        judge_model = self.pool.get("judge", judge_spec)
+        judge_model = self.pool.get("judge", judge_spec, job.shard)
         if self.grade:
             await self._grade(run, job, transcript, appraisals, judge_model, judge_spec, defaults.judge_samples)
         checker = None
@@ -240,6 +254,8 @@ class SuiteRunner:
     async def _grade(self, run: CaseRun, job: CaseJob, transcript: Transcript, appraisals, judge_model, judge_spec,
                      samples: int) -> None:
         rubric = load_rubric(job.persona.rubric or "default")
+        if appraisals and not any(a.reading.codes for a in appraisals):
+            appraisals = None  # read live by phrase rules only: grading reads the turns again with the coder
         # The coder is CPU work: off the event loop, so other cases keep talking meanwhile.
         offline = await asyncio.to_thread(offline_scorecard, transcript, rubric, job.persona, self.reader, appraisals)
         run.offline_scores = {**{k: v.score for k, v in offline.criteria.items()}, "overall": offline.overall}
@@ -252,11 +268,11 @@ class SuiteRunner:
 
     async def _converse(self, job: CaseJob, difficulty: str, max_turns: int) -> Session:
         persona_spec = job.specs["persona"]
-        persona_model = self.pool.get("persona", persona_spec)
+        persona_model = self.pool.get("persona", persona_spec, job.shard)
         if persona_model is None:
             raise RapportError(f"case '{job.case.id}' needs a persona model")
         session = Session(job.persona, persona_model, difficulty=difficulty, model_spec=persona_spec,
-                          max_turns=10_000, reader=self.reader)
+                          max_turns=10_000, reader=self._live_reader(job), streaming=False)
         learner = job.case.learner
         if learner.script:
             for line in learner.script:
@@ -266,7 +282,7 @@ class SuiteRunner:
                     pass
             return session
         simulated = learner.simulated
-        learner_model = self.pool.get("learner", job.specs["learner"])
+        learner_model = self.pool.get("learner", job.specs["learner"], job.shard)
         if learner_model is None:
             raise RapportError(f"case '{job.case.id}' has a simulated learner but no learner model is configured")
         player = SimulatedLearner(learner_model, job.persona, resolve_profile(simulated.profile))

@@ -31,6 +31,11 @@ class Defaults(SuiteModel):
     difficulty: Difficulty = Difficulty.MEDIUM
     timeout: float = Field(default=300, gt=0, description="Seconds before a case is abandoned.")
     max_turns: int = Field(default=10, ge=1, le=100, description="Learner turns at most.")
+    reader: Literal["coder", "rules"] = Field(
+        default="coder",
+        description="How learner turns are read during the conversation: the learned coder, or phrase rules only "
+        "(much faster; scores are always graded with the coder).",
+    )
 
     @field_validator("models")
     @classmethod

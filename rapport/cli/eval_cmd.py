@@ -32,6 +32,7 @@ def eval_suites(
     repeat: int | None = typer.Option(None, "--repeat", min=1, max=100, help="Run every case K times."),
     out_dir: Path | None = typer.Option(None, "--out", help="Where to write the report (default runs/<time>)."),
     compare: Path | None = typer.Option(None, "--compare", help="An earlier run's folder to compare against."),
+    reader: str | None = typer.Option(None, "--reader", help="coder (default) or rules: how turns are read live."),
 ) -> None:
     """Run eval suites; write report.json, report.md and report.html."""
     from evals.suite.compare import compare_markdown, compare_reports
@@ -45,7 +46,10 @@ def eval_suites(
         library = PersonaLibrary()
         loaded = load_suites(suites, library)
         previous = SuiteReport.load_json(compare / "report.json") if compare else None
-        runner = SuiteRunner(loaded, library=library, overrides=overrides, concurrency=concurrency, repeat=repeat)
+        if reader not in (None, "coder", "rules"):
+            raise typer.BadParameter("use coder or rules", param_hint="--reader")
+        runner = SuiteRunner(loaded, library=library, overrides=overrides, concurrency=concurrency, repeat=repeat,
+                             reader=reader)
         jobs = len(runner.jobs())
     except (DataFileError, RapportError, typer.BadParameter, OSError, ValueError) as exc:
         for line in str(exc).splitlines():

@@ -31,25 +31,17 @@ def api_key_for(spec: ModelSpec, role: str) -> str:
     )
 
 
-def build_openai_chat_model(spec: ModelSpec, role: str, *, max_tokens: int | None = None) -> BaseChatModel:
-    """A langchain ChatOpenAI for `spec`; the openai client retries 429/5xx/timeouts with backoff and jitter."""
-    import openai
-    from langchain_openai import ChatOpenAI
+def build_openai_chat_model(spec: ModelSpec, role: str) -> BaseChatModel:
+    """The chat model for `spec`; the openai client retries 429/5xx/timeouts with backoff and jitter."""
+    from .openai_chat import OpenAICompatibleChatModel
 
-    # Own HTTP clients per model: langchain otherwise shares one cached async client per URL across the
-    # process, and an async client is bound to the event loop that first used it.
-    kwargs = {"http_client": openai.DefaultHttpxClient(), "http_async_client": openai.DefaultAsyncHttpxClient()}
-    if spec.temperature is not None:
-        kwargs["temperature"] = spec.temperature
-    return ChatOpenAI(
-        model=spec.model or DEFAULT_OPENAI_MODEL,
+    return OpenAICompatibleChatModel(
+        model_name=spec.model or DEFAULT_OPENAI_MODEL,
         base_url=spec.base_url or os.environ.get("OPENAI_BASE_URL") or None,
         api_key=api_key_for(spec, role),
         timeout=spec.timeout,
         max_retries=spec.max_retries,
-        max_tokens=max_tokens,
-        stream_usage=True,
-        **kwargs,
+        temperature=spec.temperature,
     )
 
 
