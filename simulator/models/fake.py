@@ -108,7 +108,10 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self._generate(messages, stop)
+        text = self._next_reply(messages)
+        if self.delay:
+            await asyncio.sleep(self.delay * len(_pieces(text)))  # as long as streaming the same reply would take
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
 
 def _pieces(text: str) -> Sequence[str]:
