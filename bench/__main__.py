@@ -8,7 +8,7 @@ import sys
 
 from .results import merge, render, write
 
-BENCHMARKS = ["coder", "scorecard", "embedded", "retrieval", "throughput"]
+BENCHMARKS = ["engine", "coder", "scorecard", "embedded", "retrieval", "throughput", "load"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -154,7 +154,7 @@ def appraise(
     turn: int,
 ) -> TurnAppraisal:
     """Apply one turn's behaviours and triggers to `state`; every change carries its reason."""
-    earlier_texts = [a.text for a in history]
+    earlier_texts = [a.text for a in history[-30:]]  # a formula repeated within the last 30 turns
     scripted = is_scripted_repeat(text, earlier_texts)
     changes: list[Change] = []
     for signal in reading.signals:

@@ -241,9 +241,12 @@ def _agenda_and_topic(text: str, previous: str, add) -> None:
         add(B.TOPIC_SHIFT, 0.6, pitch, "conversation")
 
 
+FOLLOW_UP_WINDOW = 20  # persona turns looked back over: bounded, so reading a turn costs the same at turn 200
+
+
 def _follow_up(text: str, conversation: Conversation, add) -> None:
     """Coming back to something the persona said before their last turn."""
-    earlier = conversation.persona_turns[:-1]
+    earlier = conversation.persona_turns[-FOLLOW_UP_WINDOW - 1 : -1]
     if not earlier:
         return
     recent = content_words(conversation.last_persona_turn)

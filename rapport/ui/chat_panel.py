@@ -6,6 +6,7 @@ Used by the practice tab and by the persona studio's "try it" chat.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -46,17 +47,39 @@ def error_bubble(message: str) -> dict:
 
 def views_for(session: Session | None, exam: bool, *, status: str | None = None, history: list | None = None,
               scorecard: str | None = None, downloads: list | None = None) -> tuple:
-    """Values for `ChatPanel.views`; `None` for scorecard/downloads leaves them as they are."""
+    """Values for `ChatPanel.views`; `None` for scorecard/downloads leaves them as they are.
+
+    Plain values where possible: any `gr.update(...)` (even `gr.skip()`, which is an empty update) makes gradio
+    rebuild the component and its config, tens of ms each. Exam mode hides the meter and hints by toggling them
+    once (`exam_views`); downloads are shown or hidden only when a session starts or ends.
+    """
     hidden = exam or session is None
     return (
         history if history is not None else chat_messages(session),
         status if status is not None else status_line(session),
-        gr.update(value="" if hidden else meter_html(session), visible=not hidden),
-        gr.update(value="" if hidden else hints_markdown(session), visible=not hidden),
-        gr.update(visible=bool(session and session.awaiting_reply)),
-        gr.update() if scorecard is None else scorecard,
-        gr.update() if downloads is None else gr.update(value=downloads or None, visible=bool(downloads)),
+        "" if hidden else meter_html(session),
+        "" if hidden else hints_markdown(session),
+        "Retry",
+        "" if scorecard is None else scorecard,
+        None if downloads is None else gr.update(value=downloads or None, visible=bool(downloads)),
     )
+
+
+def exam_views(session: Session | None, exam: bool) -> tuple:
+    """Switching exam mode: hide or show the meter and the hints themselves."""
+    hidden = exam or session is None
+    return (gr.update(value="" if hidden else meter_html(session), visible=not exam),
+            gr.update(value="" if hidden else hints_markdown(session), visible=not exam))
+
+
+STREAM_INTERVAL = 0.04
+
+
+def streaming_views(session: Session, exam: bool, history: list, status: str) -> tuple:
+    """While a reply streams: the chat and the status, with the meter already showing the learner's last turn."""
+    hidden = exam or session is None
+    return (history, status, "" if hidden else meter_html(session), "" if hidden else hints_markdown(session),
+            "Retry", "", None)
 
 
 Finish = Callable[[Session, gr.Request | None], "AsyncIterator | object"]
@@ -77,7 +100,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         with gr.Column(scale=2, min_width=220):
             meter = gr.HTML(elem_id=f"{prefix}meter")
     with gr.Row():
-        retry = gr.Button("Retry", elem_id=f"{prefix}retry", size="sm", visible=False, variant="primary")
+        retry = gr.Button("Retry", elem_id=f"{prefix}retry", size="sm")
         undo = gr.Button("Undo last exchange", elem_id=f"{prefix}undo", size="sm")
         restart = gr.Button("Restart", elem_id=f"{prefix}restart", size="sm")
         end = gr.Button("End session", variant="stop", elem_id=f"{prefix}end", size="sm")
@@ -90,7 +113,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         history = chat_messages(session) + [{"role": "assistant", "content": "…"}]
         replying = f"*{as_text(session.persona.short_name)} is replying…*"
         yield views_for(session, exam, status=replying, history=history)
-        reply = ""
+        reply, shown_at = "", 0.0
         try:
             async for event in events:
                 if isinstance(event, Delta):
@@ -99,8 +122,12 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
                     reply = ""
                 elif isinstance(event, ReplyDone):
                     reply = event.turn.text
-                history[-1]["content"] = as_text(reply) or "…"
-                yield views_for(session, exam, status=replying, history=history)
+                # At most ~25 screen updates a second: each one re-sends the chat, and a fast model streams faster.
+                now = time.monotonic()
+                if isinstance(event, ReplyDone) or now - shown_at >= STREAM_INTERVAL:
+                    shown_at = now
+                    history[-1]["content"] = as_text(reply) or "…"
+                    yield streaming_views(session, exam, history, replying)
         except RapportError as exc:
             yield views_for(session, exam, status="The reply failed; your message is kept.",
                             history=chat_messages(session) + [error_bubble(str(exc))])
@@ -117,7 +144,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
             return
         problem = _cannot_send(session, text)
         if problem:
-            yield (gr.update(), *views_for(session, exam, status=problem))
+            yield (gr.skip(), *views_for(session, exam, status=problem))
             return
         async for views in stream(session, session.send(text), exam, request):
             yield ("", *views)
@@ -150,14 +177,15 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         return run
 
     views = panel.views
-    message.submit(on_send, [message, session_state, exam_state], [message, *views])
-    send.click(on_send, [message, session_state, exam_state], [message, *views])
-    retry.click(on_retry, [session_state, exam_state], views)
-    undo.click(command(Session.undo), [session_state, exam_state], views)
-    restart.click(command(Session.restart), [session_state, exam_state], views)
-    chatbot.clear(command(Session.restart), [session_state, exam_state], views)
-    end.click(on_end, [session_state, exam_state], views)
-    exam_state.change(lambda session, exam: views_for(session, exam), [session_state, exam_state], views)
+    api = prefix.replace("-", "_")  # stable API names (`/send`, `/end`, ...) for the gradio client and load tests
+    message.submit(on_send, [message, session_state, exam_state], [message, *views], api_name=f"{api}send")
+    send.click(on_send, [message, session_state, exam_state], [message, *views], api_visibility="private")
+    retry.click(on_retry, [session_state, exam_state], views, api_name=f"{api}retry")
+    undo.click(command(Session.undo), [session_state, exam_state], views, api_name=f"{api}undo")
+    restart.click(command(Session.restart), [session_state, exam_state], views, api_name=f"{api}restart")
+    chatbot.clear(command(Session.restart), [session_state, exam_state], views, api_visibility="private")
+    end.click(on_end, [session_state, exam_state], views, api_name=f"{api}end")
+    exam_state.change(exam_views, [session_state, exam_state], [meter, hints], api_visibility="private")
     return panel
 
 

@@ -84,6 +84,15 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
         return opened(session, session.difficulty.value, exam_on)
 
     start_outputs = [session_state, picker, conversation, brief, *panel.views]
+    # The same start, for programs (the gradio client, load tests): `/start` with a persona id and a difficulty.
+    api_persona = gr.Textbox(visible=False)
+    api_start = gr.Button(visible=False)
+
+    def start_api(persona_id: str, level: str, choice, judge, exam_on: bool, request: gr.Request):
+        return start(persona_id, level, choice, judge, exam_on, request)
+
+    api_start.click(start_api, [api_persona, difficulty, model_choice, judge_choice, exam_state], start_outputs,
+                    api_name="start")
     with gallery_slot:
 
         @gr.render(inputs=[field, library_version])

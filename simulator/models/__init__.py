@@ -13,10 +13,10 @@ def build_chat_model(spec: ModelSpec, role: Role | str = Role.PERSONA) -> BaseCh
     """The chat model `spec` describes. Heavy providers are imported only when chosen."""
     role = Role(role).value
     if spec.provider == "fake":
-        # `fake:replies.json` replays a JSON list of replies; plain `fake` echoes. A small delay per word makes
-        # streaming visible in the UI.
+        # `fake:replies.json` replays a JSON list of replies, round and round, at once; plain `fake` echoes,
+        # with a small delay per word that makes streaming visible in the UI.
         replies = _scripted_replies(spec.model) if spec.model else []
-        return ScriptedChatModel(replies=replies, delay=0.02 if not replies else 0.0)
+        return ScriptedChatModel(replies=replies, cycle=True, delay=0.02 if not replies else 0.0)
     if spec.provider == "embedded":
         from .embedded import EmbeddedChatModel, default_gguf_path
 
