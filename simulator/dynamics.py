@@ -9,7 +9,7 @@ from .behaviours import Behaviour
 from .disclosure import Outcome, condition_holds, outcome_after_turn
 from .errors import RapportError
 from .persona.spec import Difficulty, HiddenItem, KnowledgeEntry, PersonaSpec
-from .portrayal import choose_cue, mood_direction, reaction_notes, verbosity_for
+from .portrayal import MOOD_NOTES, choose_cue, mood_direction, reaction_notes, verbosity_for
 from .signals import Conversation, TurnReader
 from .state import RapportState
 from .transcript import Speaker, Turn
@@ -121,3 +121,6 @@ class RapportDynamics:
 
     def mood(self) -> str:
         return mood_direction(self.state)
+
+    def mood_note(self) -> str:
+        return MOOD_NOTES[self.state.mood].format(name=self.persona.short_name)

@@ -23,6 +23,18 @@ _POSITIVE_CUE = re.compile(r"smile|lean|nod|laugh|relax|looks up|soften|eye cont
 GENERIC_CUES = {"positive": "*nods slowly*", "negative": "*looks away*"}
 
 
+# The same moods told in the third person, for base models that continue a script (see prompts.stage_note).
+MOOD_NOTES = {
+    Mood.HOSTILE: "{name} is fed up and close to ending the conversation.",
+    Mood.IRRITATED: "{name} is annoyed by what was just said, and it shows.",
+    Mood.DISENGAGED: "{name} is losing interest and answers in a few flat words.",
+    Mood.GUARDED: "{name} does not trust them yet and keeps answers short.",
+    Mood.CAUTIOUS: "{name} is cautious but listening.",
+    Mood.WARMING: "{name} is starting to trust them and says a little more.",
+    Mood.OPEN: "{name} trusts them now and speaks openly.",
+}
+
+
 def mood_direction(state: RapportState) -> str:
     return MOOD_DIRECTIONS[state.mood]
 

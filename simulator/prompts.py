@@ -32,7 +32,8 @@ class PersonaContext:
 
     preset: DifficultyPreset
     turns: list[Turn]
-    mood: str | None = None  # how the persona feels about the learner now, in words
+    mood: str | None = None  # how the persona feels about the learner now, in words (second person)
+    mood_note: str | None = None  # the same in the third person, for base models
     guidance: list[str] = field(default_factory=list)  # tone and guardedness directions from the rapport state
     disclosable: list[HiddenItem] = field(default_factory=list)  # hidden items earned so far
     knowledge: list[KnowledgeEntry] = field(default_factory=list)  # retrieved for this turn
@@ -98,8 +99,12 @@ def _sentences(text: str, count: int) -> str:
     return " ".join(re.split(r"(?<=[.!?])\s+", " ".join(text.split()))[:count])
 
 
-def transcript_scene(persona: PersonaSpec, context: PersonaContext, summary: str) -> str:
-    """The preamble for base models: a short scene; they continue scripts well and follow instructions badly."""
+def transcript_scene(persona: PersonaSpec, summary: str) -> str:
+    """The preamble for base models: a short scene; they continue scripts well and follow instructions badly.
+
+    It holds only what stays the same from turn to turn, so llama.cpp can reuse the evaluated prefix
+    (the scene and the script so far) and only reads the new lines; what changes goes in `stage_note`.
+    """
     p, s, first = persona, persona.scenario, persona.short_name
     lines = [
         f"The following is a transcript of a conversation between {p.name} ({p.role}) and {s.learner_role}"
@@ -108,17 +113,24 @@ def transcript_scene(persona: PersonaSpec, context: PersonaContext, summary: str
         f"{first} is {', '.join(p.personality.traits)}. {_sentences(p.personality.communication_style, 2)}",
         _sentences(s.setting, 1),
     ]
-    if context.knowledge:
-        lines.append(" ".join(k.content for k in context.knowledge))
-    if context.memories:
-        lines.append(f"{first} remembers from last time: " + " ".join(context.memories))
-    if context.disclosable:
-        lines.append(f"{first} is now ready to admit: " + " ".join(item.content for item in context.disclosable))
-    if context.mood:
-        lines.append(context.mood)
     if summary:
         lines.append("Earlier in the conversation:\n" + summary)
     return "\n".join(lines) + "\n"
+
+
+def stage_note(persona: PersonaSpec, context: PersonaContext) -> str:
+    """What changes turn by turn (mood, what they now admit, what they recall), as a note just before their line."""
+    first = persona.short_name
+    notes = []
+    if context.knowledge:
+        notes.append(" ".join(k.content for k in context.knowledge))
+    if context.memories:
+        notes.append(f"{first} remembers from last time: " + " ".join(context.memories))
+    if context.disclosable:
+        notes.append(f"{first} is now ready to admit: " + " ".join(item.content for item in context.disclosable))
+    if context.mood_note:
+        notes.append(context.mood_note)
+    return f"({' '.join(notes)})" if notes else ""
 
 
 def persona_messages(persona: PersonaSpec, context: PersonaContext, style: str = "chat") -> list[BaseMessage]:
@@ -127,7 +139,7 @@ def persona_messages(persona: PersonaSpec, context: PersonaContext, style: str =
     label = persona.scenario.learner_label
     summary = summarise(older, persona.short_name, label) if older else ""
     if style == "transcript":
-        messages: list[BaseMessage] = [SystemMessage(transcript_scene(persona, context, summary))]
+        messages: list[BaseMessage] = [SystemMessage(transcript_scene(persona, summary))]
     else:
         messages = [SystemMessage(chat_instructions(persona, context, summary))]
     # Speaker names matter to base models (they label the script); OpenAI's API rejects names with spaces.
@@ -138,5 +150,8 @@ def persona_messages(persona: PersonaSpec, context: PersonaContext, style: str =
         else:
             messages.append(HumanMessage(content=_clip(turn.text), name=label if named else None))
     if named:
+        note = stage_note(persona, context)
+        if note:
+            messages.append(SystemMessage(note))
         messages.append(AIMessage(content="", name=persona.short_name))  # the persona speaks next
     return messages

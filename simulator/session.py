@@ -163,6 +163,7 @@ class Session:
             preset=self.preset,
             turns=self.turns,
             mood=self.dynamics.mood(),
+            mood_note=self.dynamics.mood_note(),
             guidance=self.dynamics.guidance(),
             disclosable=self.dynamics.disclosable(),
             knowledge=self.dynamics.knowledge(self.turns),

@@ -44,6 +44,7 @@ def test_the_base_model_is_prompted_as_a_script(library, embedded):
     session = Session(persona, model)
     session.turns.append(session.turns[0].model_copy(update={"speaker": "learner", "text": "Hi Dana."}))
     prompt, reply_as, stops = render_transcript(session.next_prompt())
-    assert prompt.endswith("Rep: Hi Dana.\nDana:") and reply_as == "Dana"
+    assert prompt.endswith("Rep: Hi Dana.\n(Dana does not trust them yet and keeps answers short.)\nDana:")
+    assert reply_as == "Dana"
     assert "\n" in stops and " Rep:" in stops
     assert "You are Dana" not in prompt  # no chat-style instructions for a base model

@@ -218,3 +218,37 @@ def test_committed_schemas_match_the_models():
     assert (RUBRICS_DIR / "rubric.schema.json").read_text() == rubric_json_schema_text()
     for path in list(SUITES.glob("*.yaml")) + list(RUBRICS_DIR.glob("*.yaml")):
         assert path.read_text().startswith("# yaml-language-server: $schema=")
+
+
+def test_free_form_expectations_are_checked_by_the_judge_model(tmp_path, openai_server):
+    suite = write_suite(tmp_path, """
+        schema_version: 1
+        name: Judge checks
+        defaults: {models: {persona: fake}}
+        cases:
+          - id: checked
+            persona: procurement-skeptic
+            learner: {script: [What went wrong with Veritrack?]}
+            expect:
+              judge_checks: ["The persona mentions the Veritrack failure", "The learner pitches a product"]
+        """)
+    answers = iter([{"holds": True, "reason": "turn 2 mentions it", "turn": 2},
+                    {"holds": False, "reason": "no pitch at all", "turn": 1}])
+
+    def judge(body: dict) -> str:
+        if "Statement:" in body["messages"][-1]["content"]:
+            return json.dumps(next(answers))
+        from evals.rubric import load_rubric
+
+        from .test_evaluator import judge_reply
+
+        return judge_reply(load_rubric("sales-discovery"))
+
+    openai_server.responder = judge
+    with_judge = rapport("eval", str(suite), "--out", str(tmp_path / "judged"), "--concurrency", "1",
+                         "--model-role", f"judge=openai:judge@{openai_server.base_url}")
+    assert with_judge.returncode == 1
+    assert "FAILED checked#0: judge: The learner pitches a product (turn 1): no pitch at all" in with_judge.stdout
+    without = rapport("eval", str(suite), "--out", str(tmp_path / "offline"), "--model-role", "judge=none")
+    report = SuiteReport.load_json(tmp_path / "offline" / "report.json")
+    assert {v.status for v in report.runs[0].verdicts if v.expectation.startswith("judge:")} == {"skipped"}

@@ -324,3 +324,27 @@ def test_users_add_writes_a_hashed_password(tmp_path):
     assert result.returncode == 0, result.stderr
     stored = read_users(path)["ana"]
     assert "s3cret" not in path.read_text() and check_password("s3cret", stored) and not check_password("nope", stored)
+
+
+def test_with_a_judge_model_the_scorecards_sit_side_by_side(library, openai_server, monkeypatch, tmp_path):
+    from evals.rubric import load_rubric
+    from rapport.ui import build_app
+
+    from .test_evaluator import judge_reply
+
+    rubric = load_rubric("sales-discovery")
+    openai_server.responder = lambda body: judge_reply(rubric, 4, (1, "What went wrong with your last vendor?"))
+    monkeypatch.setenv("RAPPORT_JUDGE_MODEL", f"openai:judge@{openai_server.base_url}")
+    monkeypatch.setenv("RAPPORT_HOME", str(tmp_path))
+    with served(build_app(library, fake_persona_model())) as url, browser_page() as page:
+        page.goto(url)
+        page.click("#start-procurement-skeptic")
+        page.wait_for_selector("#message textarea")
+        send(page, "What went wrong with your last vendor?")
+        page.click("#end")
+        wait_text(page, "#scorecard", "Offline coder", 60_000)
+        assert "Scorecard (judge model)" in page.inner_text("#scorecard")
+        judge, offline = page.inner_text("#sc-judge"), page.inner_text("#sc-offline")
+        assert "Empathy" in judge and "Empathy" in offline and "4.0" in judge
+        assert page.locator("#scorecard svg").first.inner_html().count("<polygon") >= 2  # both on the radar
+        screenshot(page, "08-judge-and-offline")

@@ -105,7 +105,8 @@ class ModelPool:
 
     def spec_for(self, role: str, *layers: dict[str, str | None]) -> ModelSpec | None:
         if role in self.overrides:
-            return parse_model_spec(self.overrides[role], source=f"--model-role {role}")
+            text = self.overrides[role]
+            return None if text == "none" else parse_model_spec(text, source=f"--model-role {role}")
         for layer in layers:
             if role in layer:
                 text = layer[role]

@@ -27,7 +27,7 @@ def _overrides(values: list[str]) -> dict[str, str]:
 @app.command("eval")
 def eval_suites(
     suites: list[Path] = typer.Argument(..., help="Suite YAML files."),
-    model_role: list[str] = typer.Option([], "--model-role", help="ROLE=SPEC, e.g. judge=openai:gpt-4o (repeatable)."),
+    model_role: list[str] = typer.Option([], "--model-role", help="ROLE=SPEC, e.g. judge=openai:gpt-4o, or judge=none (repeatable)."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=256, help="Cases running at once."),
     repeat: int | None = typer.Option(None, "--repeat", min=1, max=100, help="Run every case K times."),
     out_dir: Path | None = typer.Option(None, "--out", help="Where to write the report (default runs/<time>)."),

@@ -32,7 +32,8 @@ CSS = """
 .meter-mood { margin-top: 6px; font-size: 0.9em; }
 .scorecard h3 { margin-top: 1.2em; }
 .sc-grid { display: grid; grid-template-columns: minmax(260px, 1fr) 2fr; gap: 16px; align-items: start; }
-@media (max-width: 800px) { .sc-grid { grid-template-columns: 1fr; } }
+.sc-pair { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; align-items: start; }
+@media (max-width: 800px) { .sc-grid, .sc-pair { grid-template-columns: 1fr; } }
 .criterion { border-bottom: 1px solid var(--border-color-primary); padding: 6px 0; }
 .criterion-head { display: flex; justify-content: space-between; }
 .criterion .score { font-weight: 700; font-variant-numeric: tabular-nums; }

@@ -70,7 +70,11 @@ def scorecard_html(session: Session, graded: Graded) -> str:
         f'<div class="sc-overall">Overall <b>{card.overall:.1f}</b> / 5'
         + (f' · offline coder {offline.overall:.1f}' if judged else "") + "</div>",
         f'<p>{escape(card.summary)}</p>' if card.summary else "",
-        f'<div class="sc-grid"><div class="sc-radar">{radar}</div><div class="sc-criteria">{_criteria_html(card)}</div></div>',
+        f'<div class="sc-grid"><div class="sc-radar">{radar}</div><div class="sc-criteria">{_criteria_html(card)}</div></div>'
+        if not judged else
+        f'<div class="sc-radar">{radar}</div><div class="sc-pair"><div class="sc-criteria" id="sc-judge">'
+        f'<h3>Judge model</h3>{_criteria_html(card)}</div><div class="sc-criteria" id="sc-offline">'
+        f'<h3>Offline coder</h3>{_criteria_html(offline)}</div></div>',
         '<h3>How the relationship moved</h3>',
         trajectory_chart(session.trajectory_points(), link_prefix=TURN_ID),
         f'<h3>Try instead</h3><ol class="sc-improvements">{improvements}</ol>' if improvements else "",

@@ -98,7 +98,7 @@ def render_transcript(messages: list[BaseMessage]) -> tuple[str, str, list[str]]
     for message in messages:
         text = str(message.content).strip()
         if isinstance(message, SystemMessage):
-            parts.append(text + "\n")
+            parts.append(text + "\n" if not parts else text)  # the scene opens the script; later notes sit inline
         elif isinstance(message, (AIMessage, HumanMessage)):
             name = message.name or ("Them" if isinstance(message, AIMessage) else "You")
             speakers.add(name)
