@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -39,3 +39,21 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
             yield asyncio.run_coroutine_threadsafe(agen.__anext__(), loop).result()
         except StopAsyncIteration:
             return
+
+
+_cpu_pool = None
+
+
+def run_cpu_bound(function: Callable[..., T], *args: Any) -> Awaitable[T]:
+    """Run CPU-heavy `function` (the learned coder) off the event loop, two at a time.
+
+    On the loop it would stall every other session's model call; two threads keep both cores busy without
+    oversubscribing them (ONNX runs release the GIL).
+    """
+    global _cpu_pool
+    with _lock:
+        if _cpu_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _cpu_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rapport-cpu")
+    return asyncio.get_running_loop().run_in_executor(_cpu_pool, function, *args)

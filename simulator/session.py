@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
 from pydantic import BaseModel
 
-from .aio import iterate_sync
+from .aio import iterate_sync, run_cpu_bound
 from .appraisal import TurnAppraisal
 from .config import ModelSpec, Role
 from .disclosure import Outcome
@@ -227,7 +227,10 @@ class Session:
         self.turns.append(Turn(speaker=Speaker.LEARNER, text=text))
         outcome = None
         if self.dynamics is not None:
-            self.dynamics.observe(self.turns)
+            if self.dynamics.reader.coder is not None:  # ~5-10 ms of CPU: keep the loop free for other sessions
+                await run_cpu_bound(self.dynamics.observe, self.turns)
+            else:
+                self.dynamics.observe(self.turns)
             outcome = self.dynamics.outcome()
         self._notify("turn_added", len(self.turns) - 1)  # committed before the model is called
         events = self._closing(outcome) if outcome is not None else self._reply()

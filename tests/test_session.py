@@ -162,3 +162,44 @@ def test_sessions_can_stream_concurrently(persona):
         return await asyncio.gather(*(one(i) for i in range(8)))
 
     assert asyncio.run(main()) == [f"Reply {i}." for i in range(8)]
+
+
+def test_reading_a_turn_with_the_coder_does_not_stall_other_sessions(persona):
+    """The learned coder costs CPU on every turn; other learners' replies must keep streaming meanwhile."""
+    import threading
+    import time
+
+    from simulator.signals import TurnReader, default_coder
+
+    coder = default_coder()
+    reading = threading.Event()
+
+    class SlowCoder:  # the real coder, made slow enough that a stalled event loop would be unmistakable
+        def code(self, context, response):
+            reading.set()
+            time.sleep(0.3)
+            codes = coder.code(context, response)
+            reading.clear()
+            return codes
+
+    async def main():
+        ticks_while_reading = 0
+        finished = False
+
+        async def other_session():
+            nonlocal ticks_while_reading
+            while not finished:
+                ticks_while_reading += reading.is_set()
+                await asyncio.sleep(0.005)
+
+        session = Session(persona, ScriptedChatModel(replies=["Go on."]), reader=TurnReader(coder=SlowCoder()))
+        watcher = asyncio.create_task(other_session())
+        async for event in session.send("That sounds frustrating. What happened with Veritrack?"):
+            last = event
+        finished = True
+        await watcher
+        return last, ticks_while_reading, session
+
+    last, ticks, session = asyncio.run(main())
+    assert isinstance(last, ReplyDone) and session.dynamics.trajectory  # the turn was read and answered
+    assert ticks > 10
