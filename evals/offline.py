@@ -127,15 +127,26 @@ def _recovery(turns: list[TurnFacts]) -> float:
     return sum(b.valence > 0 for _, b in pairs) / len(pairs) if pairs else 0.7
 
 
+def _phrase_hits(criterion: Criterion, turns: list[TurnFacts]) -> list[tuple[TurnFacts, str]]:
+    """(turn, the words that matched) for each learner turn that uses one of the criterion's phrases."""
+    if criterion.offline is None or not criterion.offline.phrases:
+        return []
+    pattern = re.compile("|".join(f"(?:{p})" for p in criterion.offline.phrases), re.I)
+    return [(t, match.group(0)) for t in turns if (match := pattern.search(t.text))]
+
+
 def _custom_raw(criterion: Criterion, r: Rates) -> float:
     cues = criterion.offline
     if cues is None:
         return 0.5
-    positive = r.rate(*cues.positive) if cues.positive else 0.0
     negative = r.rate(*cues.negative) if cues.negative else 0.0
-    pattern = re.compile("|".join(cues.phrases), re.I) if cues.phrases else None
-    phrased = sum(bool(pattern.search(t.text)) for t in r.turns) / r.n if pattern else 0.0
-    return 0.3 + 0.5 * min(1, positive * 1.5) + 0.3 * min(1, phrased * 3) - 0.6 * negative
+    phrased = len(_phrase_hits(criterion, r.turns)) / r.n
+    if cues.positive:
+        positive = r.rate(*cues.positive)
+        return 0.3 + 0.5 * min(1, positive * 1.5) + 0.3 * min(1, phrased * 3) - 0.6 * negative
+    if cues.phrases:  # a criterion only its own wording shows (teach-back): without it, the lowest anchors
+        return 0.2 + 0.8 * min(1, phrased * 3) - 0.6 * negative
+    return 0.5 - 0.6 * negative
 
 
 CRITERION_BEHAVIOURS: dict[str, tuple[list[Behaviour], list[Behaviour]]] = {
@@ -169,16 +180,22 @@ def _evidence_and_rationale(criterion: Criterion, r: Rates, score: float) -> tup
         bad = list(criterion.offline.negative) if criterion.offline else []
     found_good = [(t, b) for t in r.turns for b in good if t.strength(b) > 0]
     found_bad = [(t, b) for t in r.turns for b in bad if t.strength(b) > 0]
-    ordered = (found_bad + found_good) if score < 3 else (found_good + found_bad)
+    phrased = [] if criterion.id in CRITERION_BEHAVIOURS else _phrase_hits(criterion, r.turns)
+    quoted_good = [(t, words) for t, words in phrased] + [(t, _quote(t, b)) for t, b in found_good]
+    quoted_bad = [(t, _quote(t, b)) for t, b in found_bad]
+    ordered = (quoted_bad + quoted_good) if score < 3 else (quoted_good + quoted_bad)
     evidence, used = [], set()
-    for turn, behaviour in ordered:
+    for turn, quote in ordered:
         if turn.index in used:
             continue
-        evidence.append(Evidence(turn=turn.index, quote=_quote(turn, behaviour)))
+        evidence.append(Evidence(turn=turn.index, quote=quote))
         used.add(turn.index)
         if len(evidence) == MAX_EVIDENCE:
             break
     parts = []
+    if phrased:
+        turns = [t.index for t, _ in phrased]
+        parts.append(f"{criterion.name.lower()} wording in turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}")
     for behaviour in good:
         turns = [t.index for t, b in found_good if b is behaviour]
         if turns:
@@ -187,6 +204,10 @@ def _evidence_and_rationale(criterion: Criterion, r: Rates, score: float) -> tup
         turns = [t.index for t, b in found_bad if b is behaviour]
         if turns:
             parts.append(f"but {LABEL[behaviour]} in turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}")
+    if criterion.id == "consistency":  # mostly judged by what did not happen: say so, or a high score reads as odd
+        swings = sum(1 for a, b in zip(r.turns, r.turns[1:]) if a.valence > 2 and b.valence < -2)
+        parts.insert(0, "tone kept steady (no swing from warm to harsh)" if not swings
+                     else f"{swings} swing{'s' if swings > 1 else ''} from warm to harsh")
     rationale = (f"Offline coder, over {r.n} learner turn{'s' if r.n != 1 else ''}: " + "; ".join(parts) + "."
                  if parts else f"Offline coder: little {criterion.name.lower()} behaviour seen in {r.n} learner turns.")
     return evidence, rationale

@@ -132,6 +132,23 @@ def test_custom_rubrics_and_persona_rubrics(library):
     assert 1 <= card.criteria["discovery_questions"].score <= 5
 
 
+def test_a_criterion_shown_only_by_its_wording_is_scored_from_that_wording():
+    """Teach-back is asking for the plan back; open questions alone must not earn it."""
+    rubric = load_rubric("healthcare-teach-back")
+    reply = "Right. I suppose so."
+    asking = transcript_of(reply, "How are you feeling about the diagnosis?", reply,
+                           "What worries you most about it?", reply, "Tell me more about the driving.")
+    checking = transcript_of(reply, "How are you feeling about the diagnosis?", reply,
+                             "Metformin doesn't affect your licence.", reply,
+                             "So I know I've explained it well, could you tell me in your own words how you'll take it?")
+    without = offline_scorecard(asking, rubric).criteria["teach_back"]
+    with_it = offline_scorecard(checking, rubric).criteria["teach_back"]
+    assert without.score <= 2 and not without.evidence
+    assert with_it.score >= 4
+    assert [(e.turn, e.quote) for e in with_it.evidence] == [(5, "in your own words")]
+    assert "teach-back wording in turn 5" in with_it.rationale
+
+
 def test_judge_through_the_real_openai_client(library, openai_server):
     rubric = load_rubric()
     transcript = played(library, "procurement-skeptic", "excellent")
