@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,8 +126,15 @@ def test_user_persona_overrides_bundled_one_and_list_says_where_it_came_from(tmp
     library = PersonaLibrary()
     source = library.source("procurement-skeptic")
     assert source.origin is Origin.USER and source.spec.name == "Dana Whitfield-Jones"
+    assert source.overrides == GOOD  # the bundled file it replaces
     result = _rapport("personas", "list")
-    assert "Dana Whitfield-Jones" in result.stdout and "user:" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("procurement-skeptic "))
+    assert "Dana Whitfield-Jones" in row and "procurement-skeptic.yaml (overrides bundled)" in row and "user:" in row
+    # In an 80-column terminal the role gives way; the ids, which users type next, are never cut.
+    narrow = _rapport("personas", "list", env={"COLUMNS": "80", "FORCE_COLOR": "1"})
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", narrow.stdout)
+    assert "role" not in plain.splitlines()[0] and max(map(len, plain.splitlines())) <= 80
+    assert all(f"{persona_id} " in plain for persona_id in library.ids())
 
 
 def _rapport(*args: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:

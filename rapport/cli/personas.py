@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from simulator.errors import DataFileError, Problem, RapportError
 from simulator.persona import PersonaLibrary, load_persona
-from simulator.persona.library import persona_files
+from simulator.persona.library import Origin, persona_files
 from simulator.persona.lint import lint_file
 from simulator.persona.loader import persona_json_schema_text
+from simulator.paths import bundled_personas_dir, user_personas_dir
 from simulator.persona.spec import Domain
 
 from .root import app, err, out
@@ -24,15 +26,40 @@ app.add_typer(personas_app, name="personas")
 def list_personas(domain: Domain | None = typer.Option(None, help="Only this domain.")) -> None:
     """List every persona you can practise with, and the file each comes from."""
     library = PersonaLibrary()
-    table = Table("id", "name", "domain", "role", "from", box=None, pad_edge=False)
+    console = out if out.is_terminal else Console(highlight=False, width=1000)  # piped: one line per persona
+    with_role = console.width >= 110  # in a narrow terminal the role gives way, never the id or the file
+    # The id is what you type next: it never wraps or truncates.
+    table = Table(box=None, pad_edge=False)
+    table.add_column("id", no_wrap=True, style="bold", min_width=max((len(i) for i in library.ids()), default=2))
+    table.add_column("domain", no_wrap=True, min_width=max(len(d.value) for d in Domain))
+    table.add_column("name", overflow="ellipsis", no_wrap=True, min_width=10, max_width=24)
+    if with_role:
+        table.add_column("role", overflow="ellipsis", no_wrap=True, min_width=10, max_width=48)
+    table.add_column("from", overflow="fold", min_width=len("bundled"))
     for source in library:
         spec = source.spec
         if domain is not None and spec.domain != domain:
             continue
-        table.add_row(spec.id, spec.name, spec.domain.value, spec.role, f"{source.origin.value}: {source.path}")
-    out.print(table)
+        where = source.origin.value if source.origin is Origin.BUNDLED else f"{source.origin.value}: {_short_path(source.path)}"
+        if source.overrides is not None:
+            where += " (overrides bundled)" if source.overrides.parent == bundled_personas_dir() else " (overrides another)"
+        role = [spec.role.split(";")[0]] if with_role else []
+        table.add_row(spec.id, spec.domain.value, spec.name, *role, where)
+    console.print(table)
+    console.print(f"[dim]bundled: {_short_path(bundled_personas_dir())}/ · user: {_short_path(user_personas_dir())}/"
+                  " · extra folders: RAPPORT_PERSONAS[/]")
     for problem in library.problems:
         err.print(f"warning: skipped {problem}", markup=False)
+
+
+def _short_path(path: Path) -> str:
+    """The shortest of: relative to the working directory, under ~, absolute."""
+    path = Path(path).resolve()
+    candidates = [str(path)]
+    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+        if path.is_relative_to(base) and path != base:
+            candidates.append(prefix + str(path.relative_to(base)))
+    return min(candidates, key=len)
 
 
 @personas_app.command("show")

@@ -25,6 +25,7 @@ class PersonaSource:
     spec: PersonaSpec
     path: Path
     origin: Origin
+    overrides: Path | None = None  # the file with the same id that this one replaces
 
 
 def persona_files(folder_or_file: Path) -> list[Path]:
@@ -62,7 +63,8 @@ class PersonaLibrary:
                 Problem(str(path), None, "id", f"'{spec.id}' is already used by {earlier.path}; ids must be unique")
             )
             return
-        self._by_id[spec.id] = PersonaSource(spec, path, origin)  # user and extra files override bundled ones
+        # user and extra files override bundled ones
+        self._by_id[spec.id] = PersonaSource(spec, path, origin, earlier.path if earlier else None)
 
     def __iter__(self):
         return iter(sorted(self._by_id.values(), key=lambda s: (s.spec.domain.value, s.spec.name)))
