@@ -213,9 +213,18 @@ def _evidence_and_rationale(criterion: Criterion, r: Rates, score: float) -> tup
     return evidence, rationale
 
 
+def _nothing_to_improve(turn: TurnFacts) -> bool:
+    """No rapport-breaking behaviour, and already both heard them (reflection or validation) and asked openly:
+    the offline rewrite (a reflection and an open question) would only restate the turn."""
+    heard = any(turn.strength(b) > 0 for b in (B.REFLECTION_SIMPLE, B.REFLECTION_COMPLEX, B.VALIDATION))
+    broke = any(s.behaviour in BREAKING for s in turn.reading.signals)
+    return heard and turn.strength(B.OPEN_QUESTION) > 0 and not broke
+
+
 def _improvements(r: Rates) -> list[Improvement]:
-    """Rewrites of the three weakest learner turns."""
-    weakest = sorted(r.turns, key=lambda t: t.valence)[:3]  # even a good session has three weakest turns
+    """Rewrites of the (up to) three weakest learner turns that have something to improve."""
+    candidates = [t for t in r.turns if not _nothing_to_improve(t)]
+    weakest = sorted(candidates, key=lambda t: t.valence)[:3]
     out = []
     for turn in sorted(weakest, key=lambda t: t.index):
         problems = [s for s in turn.reading.signals if s.behaviour in BREAKING]

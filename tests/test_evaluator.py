@@ -132,6 +132,18 @@ def test_custom_rubrics_and_persona_rubrics(library):
     assert 1 <= card.criteria["discovery_questions"].score <= 5
 
 
+def test_offline_rewrites_only_turns_with_something_to_improve():
+    """A rewrite of a turn that already reflected and asked openly would only restate it."""
+    card = offline_scorecard(transcript_of(
+        "The last vendor missed every deadline and I took the blame for it.",
+        "That sounds like it cost you a lot with your own boss. What happened?",
+        "They kept promising and never delivered.",
+        "Our platform has 99.9% uptime, you should sign this quarter.",
+    ), load_rubric())
+    assert [i.turn for i in card.improvements] == [3]
+    assert card.improvements[0].original.startswith("Our platform")
+
+
 def test_a_criterion_shown_only_by_its_wording_is_scored_from_that_wording():
     """Teach-back is asking for the plan back; open questions alone must not earn it."""
     rubric = load_rubric("healthcare-teach-back")

@@ -115,3 +115,16 @@ def test_new_from_description_on_the_command_line(tmp_path):
     assert "still invalid after one repair" in failed.stderr and "draft-needs-fixing.yaml" in failed.stderr
     with pytest.raises(DataFileError):
         load_persona(tmp_path / "drafts" / "draft-needs-fixing.yaml")
+
+
+def test_drafting_refuses_the_tiny_default_model_and_points_to_what_works(tmp_path):
+    """With no model configured, drafting would fail twice on the 270M default: say what to set instead."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RAPPORT_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "personas", "new", "--from-description", "a retired teacher"],
+        capture_output=True, text=True, env={**env, "RAPPORT_HOME": str(tmp_path)}, cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "too small" in result.stderr and "OPENAI_API_KEY" in result.stderr and "wizard" in result.stderr
+    assert not (tmp_path / "drafts").exists()  # no model was called, nothing half-written

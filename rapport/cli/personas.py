@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from simulator.errors import DataFileError, Problem, RapportError
+from simulator.errors import ConfigError, DataFileError, Problem, RapportError
 from simulator.persona import PersonaLibrary, load_persona
 from simulator.persona.library import Origin, persona_files
 from simulator.persona.lint import lint_file
@@ -16,7 +15,7 @@ from simulator.persona.loader import persona_json_schema_text
 from simulator.paths import bundled_personas_dir, user_personas_dir
 from simulator.persona.spec import Domain
 
-from .root import app, err, out
+from .root import app, err, out, table_console
 
 personas_app = typer.Typer(help="List, show, validate and author personas.", no_args_is_help=True)
 app.add_typer(personas_app, name="personas")
@@ -26,7 +25,7 @@ app.add_typer(personas_app, name="personas")
 def list_personas(domain: Domain | None = typer.Option(None, help="Only this domain.")) -> None:
     """List every persona you can practise with, and the file each comes from."""
     library = PersonaLibrary()
-    console = out if out.is_terminal else Console(highlight=False, width=1000)  # piped: one line per persona
+    console = table_console()
     with_role = console.width >= 110  # in a narrow terminal the role gives way, never the id or the file
     # The id is what you type next: it never wraps or truncates.
     table = Table(box=None, pad_edge=False)
@@ -236,6 +235,13 @@ def _drafted(description: str, model_spec: str | None, taken: set[str]):
     spec = resolve_model_spec(Role.PERSONA, model_spec) if model_spec else (
         resolve_model_spec(Role.JUDGE) or resolve_model_spec(Role.PERSONA)
     )
+    if model_spec is None and spec.is_embedded_default:
+        # Like judging, writing a whole valid persona is beyond the 270M default: say so instead of failing twice.
+        raise ConfigError(
+            "drafting a persona needs a capable model and the embedded Gemma 3 270M is too small to write one: set"
+            " OPENAI_API_KEY, or RAPPORT_JUDGE_MODEL=openai:MODEL@URL (Ollama, vLLM, LM Studio…), or pass --model;"
+            " or run `rapport personas new` without --from-description for the wizard, which needs no model"
+        )
     err.print(f"Drafting with {spec.label}…")
     example = (bundled_personas_dir() / "procurement-skeptic.yaml").read_text(encoding="utf-8")
     try:

@@ -16,6 +16,11 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages stay one line each, whatever the width
 
 
+def table_console() -> Console:
+    """Where tables go: the terminal at its width, or, when piped, one unwrapped line per row (for grep and cut)."""
+    return out if out.is_terminal else Console(highlight=False, width=1000)
+
+
 @app.callback()
 def root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors.")) -> None:
     """Rapport: conversational practice with personas that react to how you talk."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .root import app, err, out
+from .root import app, err, out, table_console
 
 sessions_app = typer.Typer(help="Stored practice sessions: list, show, export, import, delete.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
@@ -20,6 +20,10 @@ def _store():
     return SessionStore()
 
 
+STATUS = {"learner_ended": "ended", "turn_limit": "turn limit", "persona_ended": "they left",
+          "success": "success", "failure": "failure"}
+
+
 @sessions_app.command("list")
 def list_sessions(
     learner: str | None = typer.Option(None, help="Only this learner's sessions."),
@@ -27,13 +31,20 @@ def list_sessions(
     limit: int = typer.Option(50, help="At most this many, newest first."),
 ) -> None:
     """List stored sessions, newest first; unfinished ones can be resumed with `rapport chat --resume ID`."""
-    table = Table("id", "started", "learner", "persona", "level", "turns", "status", "overall", box=None, pad_edge=False)
-    for s in _store().list(learner, persona, limit):
-        status = s.end_reason or "[yellow]unfinished[/]"
+    sessions = _store().list(learner, persona, limit)
+    console = table_console()
+    # Drop what says least when the terminal is narrow; the id, which you type next, is never cut.
+    show_learner = console.width >= 100 or len({s.learner_id for s in sessions}) > 1
+    table = Table(box=None, pad_edge=False)
+    columns = ["id", "started", *(["learner"] if show_learner else []), "persona", "level", "turns", "status", "overall"]
+    for name in columns:
+        table.add_column(name, no_wrap=name != "persona", overflow="fold")
+    for s in sessions:
+        status = STATUS.get(s.end_reason, s.end_reason) if s.end_reason else "[yellow]unfinished[/]"
         overall = f"{s.overall:.1f}" if s.overall is not None else ""
-        table.add_row(s.id[:12], s.started_at.strftime("%Y-%m-%d %H:%M"), s.learner_id, s.persona_id, s.difficulty,
-                      str(s.turns), status, overall)
-    out.print(table)
+        table.add_row(s.id[:12], s.started_at.strftime("%Y-%m-%d %H:%M"), *([s.learner_id] if show_learner else []),
+                      s.persona_id, s.difficulty, str(s.turns), status, overall)
+    console.print(table)
 
 
 @sessions_app.command("show")
