@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from .aio import run_cpu_bound
 from .appraisal import TurnAppraisal, appraise
 from .behaviours import Behaviour
 from .disclosure import Outcome, condition_holds, outcome_after_turn
 from .errors import RapportError
 from .persona.spec import Difficulty, HiddenItem, KnowledgeEntry, PersonaSpec
 from .portrayal import MOOD_NOTES, choose_cue, mood_direction, reaction_notes, verbosity_for
-from .signals import Conversation, TurnReader
+from .signals import Conversation, TurnReader, TurnReading
 from .state import RapportState
 from .transcript import Speaker, Turn
 
@@ -57,14 +58,33 @@ class RapportDynamics:
 
     def observe(self, turns: list[Turn]) -> TurnAppraisal:
         """Appraise the last turn of `turns` (a learner turn) against everything before it."""
-        *before, current = turns
-        conversation = Conversation(
+        return self._appraise(self.reader.read(turns[-1].text, self._conversation(turns)), turns)
+
+    async def aobserve(self, turns: list[Turn]) -> TurnAppraisal:
+        """`observe` for live sessions: a model-assisted reader is awaited, the coder's CPU runs off the event loop
+        (so one learner's turn never stalls another's stream), phrase rules run inline."""
+        conversation = self._conversation(turns)
+        text = turns[-1].text
+        aread = getattr(self.reader, "aread", None)
+        if aread is not None:
+            reading = await aread(text, conversation)
+        elif self.reader.coder is not None:
+            reading = await run_cpu_bound(self.reader.read, text, conversation)
+        else:
+            reading = self.reader.read(text, conversation)
+        return self._appraise(reading, turns)
+
+    def _conversation(self, turns: list[Turn]) -> Conversation:
+        *before, _ = turns
+        return Conversation(
             persona=self.persona,
             verbosity=self.preset.verbosity,
             persona_turns=[t.text for t in before if t.speaker is Speaker.PERSONA],
             learner_turns=[t.text for t in before if t.speaker is Speaker.LEARNER],
         )
-        reading = self.reader.read(current.text, conversation)
+
+    def _appraise(self, reading: TurnReading, turns: list[Turn]) -> TurnAppraisal:
+        current = turns[-1]
         appraisal = appraise(reading, current.text, self.state, self.persona, self.preset, self.trajectory,
                              turn=len(turns) - 1)
         seen = self.seen | set(reading.behaviours)

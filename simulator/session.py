@@ -15,13 +15,14 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
 from pydantic import BaseModel
 
-from .aio import iterate_sync, run_cpu_bound
+from .aio import iterate_sync
 from .appraisal import TurnAppraisal
 from .config import ModelSpec, Role
 from .disclosure import Outcome
 from .dynamics import RapportDynamics
 from .errors import ModelError, SessionError
 from .fidelity import character_breaks, clean_reply, drop_breaking_sentences
+from .model_reading import live_reader
 from .models import describe_model_error, prompt_style
 from .persona.spec import Difficulty, PersonaSpec
 from .prompts import END_MARKER, PersonaContext, max_tokens_for, persona_messages
@@ -115,7 +116,7 @@ class Session:
         self.started_at = datetime.now(UTC)
         self.turns: list[Turn] = []
         self.ending: Ending | None = None
-        self.dynamics = RapportDynamics(persona, self.difficulty, reader, nonverbal) if dynamics else None
+        self.dynamics = RapportDynamics(persona, self.difficulty, reader or live_reader(), nonverbal) if dynamics else None
         self.listeners: list[SessionListener] = []
         self.memory: Callable[[list[Turn]], list[str]] | None = None  # what the persona recalls of earlier sessions
         self.restart()
@@ -227,10 +228,7 @@ class Session:
         self.turns.append(Turn(speaker=Speaker.LEARNER, text=text))
         outcome = None
         if self.dynamics is not None:
-            if self.dynamics.reader.coder is not None:  # ~5-10 ms of CPU: keep the loop free for other sessions
-                await run_cpu_bound(self.dynamics.observe, self.turns)
-            else:
-                self.dynamics.observe(self.turns)
+            await self.dynamics.aobserve(self.turns)
             outcome = self.dynamics.outcome()
         self._notify("turn_added", len(self.turns) - 1)  # committed before the model is called
         events = self._closing(outcome) if outcome is not None else self._reply()

@@ -33,7 +33,7 @@ class Signal(BaseModel):
     behaviour: Behaviour
     strength: float = Field(gt=0, le=1)
     evidence: str
-    source: Literal["coder", "phrase", "conversation"]
+    source: Literal["coder", "phrase", "conversation", "model"]
 
 
 class TriggerHit(BaseModel):
@@ -56,6 +56,7 @@ class TurnReading(BaseModel):
     signals: list[Signal] = Field(default_factory=list)
     triggers: list[TriggerHit] = Field(default_factory=list)
     codes: dict | None = None  # the coder's labels, when the coder ran
+    read_by: str = "offline"  # or which model read it (see simulator.model_reading)
 
     def strength(self, behaviour: Behaviour) -> float:
         return max((s.strength for s in self.signals if s.behaviour is behaviour), default=0.0)

@@ -13,7 +13,8 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from simulator.config import ModelSpec, Role, parse_model_spec, resolve_model_spec
-from simulator.errors import DataFileError, ModelError, Problem, RapportError
+from simulator.errors import ConfigError, DataFileError, ModelError, Problem, RapportError
+from simulator.model_reading import ModelAssistedReader
 from simulator.models import build_chat_model
 from simulator.persona import PersonaLibrary
 from simulator.persona.spec import PersonaSpec
@@ -149,8 +150,14 @@ class SuiteRunner:
         self.rules_reader = TurnReader(coder=None)
         self.reader_override = reader
 
+    def _reader_kind(self, suite: LoadedSuite) -> str:
+        return self.reader_override or suite.spec.defaults.reader
+
     def _live_reader(self, job: CaseJob) -> TurnReader:
-        kind = self.reader_override or job.suite.spec.defaults.reader
+        kind = self._reader_kind(job.suite)
+        if kind == "judge":
+            spec = job.specs["judge"]
+            return ModelAssistedReader(self.pool.get("judge", spec, job.shard), spec)
         return self.rules_reader if kind == "rules" else self.reader
 
     def jobs(self) -> list[CaseJob]:
@@ -159,6 +166,9 @@ class SuiteRunner:
             repeats = self.repeat or suite.spec.defaults.repeats
             for case in suite.spec.cases:
                 specs = {role: self.pool.spec_for(role, case.models, suite.spec.defaults.models) for role in ROLES}
+                if self._reader_kind(suite) == "judge" and specs["judge"] is None:
+                    raise ConfigError(f"{suite.path}: case '{case.id}': turns are read by the judge model (reader:"
+                                      " judge), and no judge model is set: add models.judge or --model-role judge=SPEC")
                 for repeat in range(repeats):
                     jobs.append(CaseJob(suite, case, repeat, self.library.get(case.persona), specs))
         shards = max(1, -(-self.concurrency // CONNECTIONS_PER_POOL))

@@ -31,10 +31,11 @@ class Defaults(SuiteModel):
     difficulty: Difficulty = Difficulty.MEDIUM
     timeout: float = Field(default=300, gt=0, description="Seconds before a case is abandoned.")
     max_turns: int = Field(default=10, ge=1, le=100, description="Learner turns at most.")
-    reader: Literal["coder", "rules"] = Field(
+    reader: Literal["coder", "rules", "judge"] = Field(
         default="coder",
-        description="How learner turns are read during the conversation: the learned coder, or phrase rules only "
-        "(much faster; scores are always graded with the coder).",
+        description="How learner turns are read during the conversation: the learned coder; phrase rules only "
+        "(fastest); or the judge model on top of the coder (one more call per turn, subtler readings). "
+        "Scores are always graded with the coder, and by the judge when one is set.",
     )
 
     @field_validator("models")

@@ -32,7 +32,9 @@ def eval_suites(
     repeat: int | None = typer.Option(None, "--repeat", min=1, max=100, help="Run every case K times."),
     out_dir: Path | None = typer.Option(None, "--out", help="Where to write the report (default runs/<time>)."),
     compare: Path | None = typer.Option(None, "--compare", help="An earlier run's folder to compare against."),
-    reader: str | None = typer.Option(None, "--reader", help="coder (default) or rules: how turns are read live."),
+    reader: str | None = typer.Option(
+        None, "--reader", help="How turns are read live: coder (default), rules (fastest) or judge (the judge model too)."
+    ),
 ) -> None:
     """Run eval suites; write report.json, report.md and report.html."""
     from evals.suite.compare import compare_markdown, compare_reports
@@ -46,8 +48,8 @@ def eval_suites(
         library = PersonaLibrary()
         loaded = load_suites(suites, library)
         previous = SuiteReport.load_json(compare / "report.json") if compare else None
-        if reader not in (None, "coder", "rules"):
-            raise typer.BadParameter("use coder or rules", param_hint="--reader")
+        if reader not in (None, "coder", "rules", "judge"):
+            raise typer.BadParameter("use coder, rules or judge", param_hint="--reader")
         runner = SuiteRunner(loaded, library=library, overrides=overrides, concurrency=concurrency, repeat=repeat,
                              reader=reader)
         jobs = len(runner.jobs())

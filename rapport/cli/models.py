@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import typer
 from rich.table import Table
 
 from simulator.config import Role, resolve_model_spec
+from simulator.model_reading import READER_ENV
 from simulator.models import build_chat_model, describe_model_error
 
-from .root import app, err, out
+from .root import app, err, out, table_console
 
 models_app = typer.Typer(help="Show and test the models behind each role.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
@@ -28,7 +30,11 @@ def show(ctx: typer.Context) -> None:
             table.add_row(role.value, "(none: the offline scorecard is used)", f"set RAPPORT_{role.value.upper()}_MODEL")
         else:
             table.add_row(role.value, spec.label, spec.source)
-    out.print(table)
+    kind = os.environ.get(READER_ENV) or "coder"
+    reading = {"coder": "the offline coder", "rules": "phrase rules only", "judge": "the judge model, on the coder"}
+    table.add_row("turns read by", reading.get(kind, f"{kind} (unknown: use coder, rules or judge)"),
+                  f"{READER_ENV}" if os.environ.get(READER_ENV) else f"default (set {READER_ENV}=judge for the judge)")
+    table_console().print(table)
 
 
 @models_app.command("test")
