@@ -63,16 +63,12 @@ class RapportDynamics:
     async def aobserve(self, turns: list[Turn]) -> TurnAppraisal:
         """`observe` for live sessions: a model-assisted reader is awaited, the coder's CPU runs off the event loop
         (so one learner's turn never stalls another's stream), phrase rules run inline."""
-        conversation = self._conversation(turns)
-        text = turns[-1].text
         aread = getattr(self.reader, "aread", None)
         if aread is not None:
-            reading = await aread(text, conversation)
-        elif self.reader.coder is not None:
-            reading = await run_cpu_bound(self.reader.read, text, conversation)
-        else:
-            reading = self.reader.read(text, conversation)
-        return self._appraise(reading, turns)
+            return self._appraise(await aread(turns[-1].text, self._conversation(turns)), turns)
+        if self.reader.coder is not None:
+            return await run_cpu_bound(self.observe, turns)  # the session awaits it: no concurrent appraisal
+        return self.observe(turns)
 
     def _conversation(self, turns: list[Turn]) -> Conversation:
         *before, _ = turns
