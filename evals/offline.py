@@ -116,9 +116,14 @@ def _criterion_raw(criterion_id: str, r: Rates) -> float:
         specific = sum(t.strength(B.AFFIRMATION) >= 0.8 for t in r.turns)
         return 0.3 + 0.5 * min(1, specific / 2) - 0.5 * r.rate(B.HOLLOW_FLATTERY) - 0.7 * r.rate(B.JUDGMENT)
     if criterion_id == "consistency":
-        swings = sum(1 for a, b in zip(r.turns, r.turns[1:]) if a.valence > 2 and b.valence < -2) / r.n
+        swings = _swings(r.turns) / r.n
         return 0.45 + 0.3 * landed + 0.25 * min(1, r.count(B.FOLLOW_UP) / 2) - 0.6 * swings - 0.3 * scripted
     raise KeyError(criterion_id)
+
+
+def _swings(turns: list[TurnFacts]) -> int:
+    """How often a turn that landed warmly was followed by a harsh one."""
+    return sum(1 for a, b in zip(turns, turns[1:]) if a.valence > 2 and b.valence < -2)
 
 
 def _recovery(turns: list[TurnFacts]) -> float:
@@ -205,7 +210,7 @@ def _evidence_and_rationale(criterion: Criterion, r: Rates, score: float) -> tup
         if turns:
             parts.append(f"but {LABEL[behaviour]} in turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}")
     if criterion.id == "consistency":  # mostly judged by what did not happen: say so, or a high score reads as odd
-        swings = sum(1 for a, b in zip(r.turns, r.turns[1:]) if a.valence > 2 and b.valence < -2)
+        swings = _swings(r.turns)
         parts.insert(0, "tone kept steady (no swing from warm to harsh)" if not swings
                      else f"{swings} swing{'s' if swings > 1 else ''} from warm to harsh")
     rationale = (f"Offline coder, over {r.n} learner turn{'s' if r.n != 1 else ''}: " + "; ".join(parts) + "."

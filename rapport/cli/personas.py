@@ -8,11 +8,11 @@ import typer
 from rich.table import Table
 
 from simulator.errors import ConfigError, DataFileError, Problem, RapportError
+from simulator.paths import bundled_personas_dir, user_personas_dir
 from simulator.persona import PersonaLibrary, load_persona
 from simulator.persona.library import Origin, persona_files
 from simulator.persona.lint import lint_file
 from simulator.persona.loader import persona_json_schema_text
-from simulator.paths import bundled_personas_dir, user_personas_dir
 from simulator.persona.spec import Domain
 
 from .root import app, err, out, table_console
@@ -161,7 +161,6 @@ def new(
 
 
 def _write(spec, text: str | None, output: Path | None, force: bool) -> Path:
-    from simulator.paths import user_personas_dir
     from simulator.persona.drafting import with_schema_header
     from simulator.persona.writer import persona_to_yaml, save_persona
 
@@ -229,7 +228,7 @@ def _drafted(description: str, model_spec: str | None, taken: set[str]):
 
     from simulator.config import Role, resolve_model_spec
     from simulator.models import build_chat_model, describe_model_error
-    from simulator.paths import bundled_personas_dir, rapport_home
+    from simulator.paths import rapport_home
     from simulator.persona.drafting import DraftError, draft_persona, save_draft_for_fixing
 
     spec = resolve_model_spec(Role.PERSONA, model_spec) if model_spec else (
