@@ -15,10 +15,17 @@ B = Behaviour
 _FLIPS = {
     "i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're", "im": "you're",
     "i've": "you've", "i'd": "you'd", "i'll": "you'll", "we": "you", "us": "you", "our": "your", "ours": "yours",
-    "we're": "you're", "we've": "you've", "am": "are", "was": "were",
+    "we're": "you're", "we've": "you've", "am": "are",
 }
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _STAGE = re.compile(r"\*[^*]*\*")
+# "I was" -> "you were", but "it was" stays: only the speaker's own "was" changes person.
+_SPEAKER_WAS = re.compile(r"\b(I|we)(\s+)was\b", re.IGNORECASE)
+# Openers that carry no content and read oddly after "It sounds like" ("It sounds like sorry, ...").
+_OPENER = re.compile(
+    r"^(?:(?:sorry|well|oh|look|listen|yeah|yes|no|so|honestly|hello|hi|right|okay|ok|um+|uh+|hm+|anyway|and|but)"
+    r"\b[,.!]?\s*)+", re.IGNORECASE)
+MIN_WORDS = 4  # shorter sentences ("I don't know.") make an empty-sounding reflection
 
 FOLLOW_UPS: dict[Behaviour | None, tuple[str, str]] = {
     B.UNSOLICITED_ADVICE: ("Would it help to look at some options together, or would you rather talk it through first?",
@@ -44,12 +51,14 @@ def flip_pronouns(text: str) -> str:
         flipped = _FLIPS.get(word.lower())
         return word if flipped is None else flipped  # the caller lower-cases the clause start anyway
 
+    text = _SPEAKER_WAS.sub(lambda m: f"{m.group(1)}{m.group(2)}were", text)
     return re.sub(r"[A-Za-z']+", swap, text)
 
 
 def telling_sentence(context: str) -> str:
     """The other person's sentence that carries the most: a worry if there is one, else the longest."""
-    sentences = [s.strip() for s in _SENTENCE.split(_STAGE.sub("", context)) if len(s.split()) >= 3]
+    stripped = (_OPENER.sub("", s.strip()) for s in _SENTENCE.split(_STAGE.sub("", context)))
+    sentences = [s for s in stripped if len(s.split()) >= MIN_WORDS]
     if not sentences:
         return ""
     worried = [s for s in sentences if find("concern_words", s)]

@@ -144,6 +144,17 @@ def test_offline_rewrites_only_turns_with_something_to_improve():
     assert card.improvements[0].original.startswith("Our platform")
 
 
+def test_offline_rewrites_reflect_the_persona_in_the_learners_voice():
+    from evals.rewrites import reflection_of
+
+    assert reflection_of("Sorry, I come straight from the depot. *sits* I know.") == (
+        "It sounds like you come straight from the depot.")  # no "It sounds like sorry, ..."; "I know." is too thin
+    assert reflection_of("It was two months of trying to manage my diet.") == (
+        "It sounds like it was two months of trying to manage your diet.")  # "it was" keeps its person
+    assert reflection_of("I was scared of what it meant for my job.") == (
+        "It sounds like you were scared of what it meant for your job.")
+
+
 def test_a_criterion_shown_only_by_its_wording_is_scored_from_that_wording():
     """Teach-back is asking for the plan back; open questions alone must not earn it."""
     rubric = load_rubric("healthcare-teach-back")
