@@ -77,6 +77,12 @@ def _key_icon(x: float, y: float, tooltip: str, cls: str = "unlock") -> str:
             f'<rect x="-8" y="-5" width="16" height="10" fill="currentColor" fill-opacity="0" stroke="none"/></g>')
 
 
+def key_icon_svg(tooltip: str = "earned") -> str:
+    """The same key as a standalone inline icon (for lists): drawn, so it shows without an emoji font."""
+    return (f'<svg class="key-icon" width="18" height="12" viewBox="-9 -6 18 12" role="img" aria-label="{_e(tooltip)}" '
+            f'style="display:inline-block;vertical-align:-1px">{_key_icon(0, 0, tooltip)}</svg>')
+
+
 # -- radar ------------------------------------------------------------------------------------------------------
 
 

@@ -88,7 +88,8 @@ Finish = Callable[[Session, gr.Request | None], "AsyncIterator | object"]
 def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finish=None, height: int = 460) -> ChatPanel:
     """Build the panel and wire it to the session in `session_state`. `finish(session, request)` grades an ended
     session and returns (scorecard HTML, download paths); without it nothing is graded."""
-    chatbot = gr.Chatbot(label="Conversation", height=height, elem_id=f"{prefix}chat", buttons=["copy"])
+    # The floating label would cover the first message; the panel is obviously the conversation.
+    chatbot = gr.Chatbot(label="Conversation", show_label=False, height=height, elem_id=f"{prefix}chat", buttons=["copy"])
     with gr.Row():
         with gr.Column(scale=4):
             with gr.Row():

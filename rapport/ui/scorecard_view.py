@@ -7,7 +7,7 @@ import tempfile
 from html import escape
 from pathlib import Path
 
-from evals.charts import criterion_label, radar_chart, trajectory_chart
+from evals.charts import criterion_label, key_icon_svg, radar_chart, trajectory_chart
 from evals.grading import Graded
 from evals.scorecard import Scorecard
 from simulator.session import Session
@@ -79,7 +79,7 @@ def scorecard_html(session: Session, graded: Graded) -> str:
         trajectory_chart(session.trajectory_points(), link_prefix=TURN_ID),
         f'<h3>Try instead</h3><ol class="sc-improvements">{improvements}</ol>' if improvements else "",
         "<h3>What they shared once you earned it</h3>"
-        + ("<ul>" + "".join(f"<li>🔓 {escape(e)}</li>" for e in earned) + "</ul>" if earned
+        + ("<ul>" + "".join(f"<li>{key_icon_svg()} {escape(e)}</li>" for e in earned) + "</ul>" if earned
            else "<p>Nothing: their hidden concerns stayed hidden this time.</p>"),
         "<h3>Strengths</h3><ul>" + "".join(f"<li>{escape(s)}</li>" for s in card.strengths) + "</ul>" if card.strengths else "",
         "<h3>Notes</h3><ul>" + "".join(f"<li>{escape(f)}</li>" for f in card.flags) + "</ul>" if card.flags else "",

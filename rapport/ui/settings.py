@@ -37,12 +37,12 @@ async def test_connection(text: str, role: Role) -> str:
         started = time.perf_counter()
         reply = await asyncio.wait_for(model.ainvoke([HumanMessage("Say hello in five words.")], max_tokens=16), 60)
     except asyncio.TimeoutError:
-        return "❌ No answer within 60 s."
+        return "✗ No answer within 60 s."
     except RapportError as exc:
-        return f"❌ {escape(str(exc))}"
+        return f"✗ {escape(str(exc))}"
     except Exception as exc:  # noqa: BLE001 - shown as one line
-        return f"❌ {escape(str(describe_model_error(exc, spec, role)))}"
-    return f"✅ {escape(spec.label)} answered in {time.perf_counter() - started:.1f} s: “{escape(str(reply.content).strip()[:80])}”"
+        return f"✗ {escape(str(describe_model_error(exc, spec, role)))}"
+    return f"✓ {escape(spec.label)} answered in {time.perf_counter() - started:.1f} s: “{escape(str(reply.content).strip()[:80])}”"
 
 
 def settings_tab(ctx: AppContext, model_choice: gr.State, judge_choice: gr.State) -> None:
@@ -77,7 +77,7 @@ def settings_tab(ctx: AppContext, model_choice: gr.State, judge_choice: gr.State
             persona_spec = parse_model_spec(persona, source="settings") if persona.strip() else None
             judge_spec = parse_model_spec(judge, source="settings") if judge.strip() else None
         except RapportError as exc:
-            return gr.update(), gr.update(), f"❌ {escape(str(exc))}"
+            return gr.update(), gr.update(), f"✗ {escape(str(exc))}"
         said = [f"persona: {persona_spec.label if persona_spec else 'the default'}",
                 f"judge: {judge_spec.label if judge_spec else 'the default'}"]
         return persona_spec, judge_spec, "Your next sessions use " + "; ".join(escape(s) for s in said) + "."

@@ -36,8 +36,8 @@ def validation_report(text: str) -> tuple[str, str]:
     warnings = located_warnings(spec, load_yaml(text, EDITOR_LABEL), EDITOR_LABEL)
     if warnings:
         lines = "\n".join(f"- line {w.line or '?'}: `{escape(w.field)}`: {escape(w.message)}" for w in warnings)
-        return f"✅ **Valid.** {len(warnings)} suggestion(s):\n{lines}", persona_card_html(spec)
-    return "✅ **Valid**, and no suggestions.", persona_card_html(spec)
+        return f"✓ **Valid.** {len(warnings)} suggestion(s):\n{lines}", persona_card_html(spec)
+    return "✓ **Valid**, and no suggestions.", persona_card_html(spec)
 
 
 def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.State) -> None:
