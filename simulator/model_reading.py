@@ -26,7 +26,7 @@ from .errors import ConfigError
 from .signals import Coder, Conversation, Signal, TurnReader, TurnReading
 
 READER_ENV = "RAPPORT_READER"
-READERS = ("coder", "rules", "judge")
+READERS = {"coder": "the offline coder", "rules": "phrase rules only", "judge": "the judge model, on top of the coder"}
 ATTEMPTS = 2  # one retry for a malformed answer, then the offline reading stands
 TIMEOUT = 30.0  # seconds; the learner is waiting for the persona's reply
 CONTEXT_TURNS = 6  # the turns before the one being read that the model sees
@@ -164,6 +164,14 @@ class ModelAssistedReader(TurnReader):
 
 def _one_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+
+
+def reader_setting() -> tuple[str, str]:
+    """(what reads live turns, in words; where that comes from), for the shells to show."""
+    kind = (os.environ.get(READER_ENV) or "").strip().lower()
+    if not kind:
+        return READERS["coder"], "default"
+    return READERS.get(kind, f"{kind}? (use one of {', '.join(READERS)})"), READER_ENV
 
 
 def live_reader(kind: str | None = None) -> TurnReader:

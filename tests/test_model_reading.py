@@ -11,7 +11,7 @@ import pytest
 from simulator.behaviours import Behaviour
 from simulator.config import ModelSpec, Role
 from simulator.errors import ConfigError
-from simulator.model_reading import ModelAssistedReader, live_reader
+from simulator.model_reading import ModelAssistedReader, live_reader, reader_setting
 from simulator.models import ScriptedChatModel, build_chat_model
 from simulator.session import ReplyDone, Session
 from simulator.signals import Conversation, TurnReader
@@ -105,7 +105,9 @@ def test_the_judge_reads_turns_through_the_real_openai_client(persona, openai_se
 def test_rapport_reader_setting(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no rapport.toml; the environment is isolated by conftest
     assert type(live_reader()) is TurnReader and live_reader("rules").coder is None
+    assert reader_setting() == ("the offline coder", "default")
     monkeypatch.setenv("RAPPORT_READER", "judge")
+    assert reader_setting() == ("the judge model, on top of the coder", "RAPPORT_READER")
     with pytest.raises(ConfigError, match="RAPPORT_JUDGE_MODEL"):
         live_reader()
     monkeypatch.setenv("RAPPORT_JUDGE_MODEL", "fake")

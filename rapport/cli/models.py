@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import typer
 from rich.table import Table
 
 from simulator.config import Role, resolve_model_spec
-from simulator.model_reading import READER_ENV
+from simulator.model_reading import READER_ENV, reader_setting
 from simulator.models import build_chat_model, describe_model_error
 
 from .root import app, err, out, table_console
@@ -30,10 +29,8 @@ def show(ctx: typer.Context) -> None:
             table.add_row(role.value, "(none: the offline scorecard is used)", f"set RAPPORT_{role.value.upper()}_MODEL")
         else:
             table.add_row(role.value, spec.label, spec.source)
-    kind = os.environ.get(READER_ENV) or "coder"
-    reading = {"coder": "the offline coder", "rules": "phrase rules only", "judge": "the judge model, on the coder"}
-    table.add_row("turns read by", reading.get(kind, f"{kind} (unknown: use coder, rules or judge)"),
-                  f"{READER_ENV}" if os.environ.get(READER_ENV) else f"default (set {READER_ENV}=judge for the judge)")
+    reading, source = reader_setting()
+    table.add_row("turns read by", reading, source if source != "default" else f"default (set {READER_ENV}=judge for the judge)")
     table_console().print(table)
 
 

@@ -11,6 +11,7 @@ from langchain_core.messages import HumanMessage
 
 from simulator.config import ModelSpec, Role, parse_model_spec, resolve_model_spec
 from simulator.errors import RapportError
+from simulator.model_reading import READER_ENV, reader_setting
 from simulator.models import build_chat_model, describe_model_error
 
 from .context import AppContext
@@ -49,7 +50,9 @@ def settings_tab(ctx: AppContext, model_choice: gr.State, judge_choice: gr.State
     default_judge = resolve_model_spec(Role.JUDGE)
     gr.Markdown(
         f"**Persona model now:** {describe(ctx.persona_model.spec, Role.PERSONA)}  \n"
-        f"**Judge model now:** {describe(default_judge, Role.JUDGE)}  \n\n"
+        f"**Judge model now:** {describe(default_judge, Role.JUDGE)}  \n"
+        f"**Your turns are read by:** {reader_setting()[0]}"
+        f" (`{READER_ENV}=judge` lets the judge model read them too)  \n\n"
         f"Model specs: {EXAMPLES}. A model you choose here is used for your own sessions in this browser; "
         "set `RAPPORT_PERSONA_MODEL` / `RAPPORT_JUDGE_MODEL` (or `rapport.toml`) to change the default for everyone.",
         elem_id="settings-current",
