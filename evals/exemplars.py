@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simulator.persona.spec import Domain
+from simulator.unique import require_unique_ids
 from simulator.vectors import Document, VectorCollection
 from simulator.yaml_source import validate_yaml_file
 
@@ -77,10 +78,7 @@ class ExemplarSet(ExemplarModel):
     @field_validator("exemplars")
     @classmethod
     def _unique_ids(cls, exemplars: list[Exemplar]) -> list[Exemplar]:
-        ids = [e.id for e in exemplars]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"exemplar ids must be unique; repeated: {', '.join(repeated)}")
+        require_unique_ids((e.id for e in exemplars), "exemplar")
         return exemplars
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from simulator.behaviours import Behaviour
 from simulator.errors import DataFileError, RapportError
+from simulator.unique import require_unique_ids
 from simulator.yaml_source import validate_yaml_file
 
 RUBRICS_DIR = Path(__file__).parent / "rubrics"
@@ -75,10 +76,7 @@ class Rubric(RubricModel):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Rubric:
-        ids = [c.id for c in self.criteria]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"criterion ids must be unique; repeated: {', '.join(repeated)}")
+        require_unique_ids((c.id for c in self.criteria), "criterion")
         return self
 
     def criterion(self, criterion_id: str) -> Criterion:

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from simulator.errors import DataFileError
 from simulator.transcript import Transcript
+from simulator.yaml_source import read_text
 
 MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
 
@@ -16,16 +17,9 @@ MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
 def read_transcript(path: str | Path) -> Transcript:
     """Load and validate a transcript file; errors name the file and the field."""
     path = Path(path)
+    text = read_text(path, MAX_TRANSCRIPT_BYTES)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DataFileError.single(path, None, "<file>", f"cannot read: {exc.strerror or exc}") from None
-    if size > MAX_TRANSCRIPT_BYTES:
-        raise DataFileError.single(path, None, "<file>", f"file is {size:,} bytes; the limit is {MAX_TRANSCRIPT_BYTES:,}")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataFileError.single(path, None, "<file>", f"not UTF-8 text (byte {exc.start})") from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFileError.single(path, exc.lineno, "<json>", exc.msg) from None
     if not isinstance(data, dict):

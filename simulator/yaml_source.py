@@ -22,14 +22,14 @@ def _yaml():
     return yaml
 
 
-def read_text(path: Path) -> str:
-    """Read a data file as UTF-8, refusing huge or binary files with a clear message."""
+def read_text(path: Path, limit: int = MAX_DATA_FILE_BYTES) -> str:
+    """Read a data file as UTF-8, refusing files over `limit` bytes or binary ones with a clear message."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise DataFileError.single(path, None, "<file>", f"cannot read: {exc.strerror or exc}") from None
-    if size > MAX_DATA_FILE_BYTES:
-        raise DataFileError.single(path, None, "<file>", f"file is {size:,} bytes; the limit is {MAX_DATA_FILE_BYTES:,}")
+    if size > limit:
+        raise DataFileError.single(path, None, "<file>", f"file is {size:,} bytes; the limit is {limit:,}")
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

@@ -127,6 +127,13 @@ def test_a_failing_expectation_exits_1_and_names_case_expectation_and_turn(tmp_p
             learner: {script: [Hi]}
             expect: {hidden: {must_unlock: [the-budget]}}
      """, ":9: cases[0].expect.hidden: 'the-budget' is not a hidden item of procurement-skeptic"),
+    ("""
+        schema_version: 1
+        name: Bad
+        cases:
+          - {id: one, persona: procurement-skeptic, learner: {script: [Hi]}}
+          - {id: one, persona: procurement-skeptic, learner: {script: [Hello]}}
+     """, "case ids must be unique; repeated: one"),
 ])
 def test_a_broken_suite_exits_2_with_a_precise_message(tmp_path, body, message):
     suite = write_suite(tmp_path, body)

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from simulator.persona.spec import Difficulty
+from simulator.unique import require_unique_ids
 from simulator.yaml_source import validate_yaml_file
 
 SCHEMA_FILE_NAME = "suite.schema.json"
@@ -164,9 +165,7 @@ class SuiteSpec(SuiteModel):
     @model_validator(mode="after")
     def _ids_resolve(self) -> SuiteSpec:
         ids = [c.id for c in self.cases]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"case ids must be unique; repeated: {', '.join(repeated)}")
+        require_unique_ids(ids, "case")
         for comparison in self.comparisons:
             unknown = [i for i in comparison.ascending if i not in ids]
             if unknown:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..behaviours import Behaviour
+from ..unique import require_unique_ids
 
 SCHEMA_VERSION = 1
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
@@ -214,10 +215,7 @@ class PersonaSpec(SpecModel):
     @field_validator("hidden_information")
     @classmethod
     def _hidden_ids_unique(cls, items: list[HiddenItem]) -> list[HiddenItem]:
-        ids = [item.id for item in items]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"hidden item ids must be unique; repeated: {', '.join(repeated)}")
+        require_unique_ids((item.id for item in items), "hidden item")
         return items
 
     @field_validator("outcomes")
