@@ -12,6 +12,7 @@ from simulator.persona.spec import PersonaSpec
 from simulator.signals import TurnReader
 from simulator.transcript import Transcript
 
+from .grader_directed import clamp_to_offline, flag_grader_directed
 from .judge import Judge, cross_check
 from .offline import offline_scorecard
 from .rubric import Rubric, load_rubric
@@ -57,11 +58,13 @@ class Grader:
             persona, flags = self.persona_for(transcript)
         rubric = self.rubric_for(persona)
         offline = offline_scorecard(transcript, rubric, persona, self.reader, appraisals, memories)
+        offline = flag_grader_directed(offline, transcript)  # learner text said to the grader is named
         offline.flags = flags + offline.flags
         if self.judge_model is None:
             offline.flags.append("no judge model is configured (set RAPPORT_JUDGE_MODEL): this is the offline scorecard")
             return Graded(offline, offline)
         judge = Judge(self.judge_model, self.judge_spec, rubric)
         judged = await judge.grade(transcript, persona, samples=self.samples, memories=memories)
+        judged = clamp_to_offline(judged, offline, transcript, rubric)  # never above the coder when addressed to it
         judged.flags = flags + judged.flags + cross_check(judged, offline)
         return Graded(judged, offline)

@@ -17,6 +17,7 @@ from simulator.models import describe_model_error
 from simulator.persona.spec import PersonaSpec
 from simulator.transcript import Speaker, Transcript
 
+from .grader_directed import grader_directed_flag
 from .judge_prompt import MAX_IMPROVEMENTS, judge_messages, judge_output_model
 from .quotes import verify_evidence
 from .rubric import Rubric
@@ -109,6 +110,7 @@ def merge_samples(results: list[BaseModel], rubric: Rubric, transcript: Transcri
     first = results[0]
     improvements, dropped = _checked_improvements(first.improvements, transcript)
     flags.extend(dropped)
+    flags = _reported_grader_directed(results, transcript) + flags
     overall = weighted_overall({k: v.score for k, v in criteria.items()}, rubric)
     return Scorecard(criteria=criteria, overall=overall, strengths=list(first.strengths), improvements=improvements,
                      flags=flags, summary=first.summary, source="judge", samples=len(results))
@@ -124,6 +126,18 @@ def _checked_improvements(items, transcript: Transcript) -> tuple[list[Improveme
         else:
             dropped.append(f"dropped an improvement pointing at turn {item.turn}, which is not a learner turn")
     return kept, dropped
+
+
+def _reported_grader_directed(results: list[BaseModel], transcript: Transcript) -> list[str]:
+    """Flags for the learner text the judge reports as addressed to the grader (quotes checked, one per turn)."""
+    reported: dict[int, str] = {}
+    for result in results:
+        items = [Evidence(turn=e.turn, quote=e.quote) for e in getattr(result, "grader_directed", None) or []]
+        kept, _ = verify_evidence(items, transcript)
+        for item in kept:
+            if transcript.turns[item.turn].speaker is Speaker.LEARNER and item.quote.strip():
+                reported.setdefault(item.turn, item.quote)
+    return [grader_directed_flag(turn, quote, reported_by_judge=True) for turn, quote in sorted(reported.items())]
 
 
 def cross_check(judged: Scorecard, offline: Scorecard) -> list[str]:

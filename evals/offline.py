@@ -1,7 +1,12 @@
 """The offline scorecard: the seven criteria from the behavioural coder's labels and the rapport trajectory.
 
-No LLM. Each criterion is a weighted blend of per-turn behaviour rates (0-1) mapped to 1-5, with
-evidence quoted from the turns that drove it. Custom rubric criteria are scored from their `offline` cues.
+No LLM. Each criterion's rubric `offline` block says which features of the conversation raise or lower it and
+by how much (evals/rubrics/default.yaml for the seven core criteria); this module computes the features, sums the
+weighted terms into a 0-1 raw score and maps it to 1-5, with evidence quoted from the turns that drove it.
+
+Repetition earns less: a turn's rapport-building strengths (and its coder empathy, uptake and exploration) are
+multiplied by its freshness (simulator.repetition). A turn addressed to the grader rather than the person earns
+nothing on any criterion: it counts as a turn, but adds nothing to a positive term.
 """
 
 from __future__ import annotations
@@ -11,16 +16,17 @@ import statistics
 from dataclasses import dataclass, field
 
 from simulator.appraisal import TurnAppraisal, is_scripted_repeat
-from simulator.behaviours import BREAKING, Behaviour
+from simulator.behaviours import BREAKING, BUILDING, Behaviour
 from simulator.cues import find
 from simulator.recollection import followed_up
 from simulator.persona.spec import PersonaSpec
+from simulator.repetition import freshness
 from simulator.replay import appraisals_by_turn, replay_dynamics, replay_readings
 from simulator.signals import TurnReader, TurnReading
 from simulator.transcript import Speaker, Transcript
 
 from .rewrites import rewrite_turn
-from .rubric import Criterion, Rubric
+from .rubric import Criterion, OfflineCues, OfflineTerm, Rubric, offline_cues
 from .scorecard import CriterionScore, Evidence, Improvement, Scorecard, weighted_overall
 
 B = Behaviour
@@ -40,9 +46,20 @@ class TurnFacts:
     empathy: float | None  # coder 1-5
     uptake: float | None  # coder 0-1
     exploration: int = 0
+    freshness: float = 1.0  # simulator.repetition: 1 for new words, less for a formula used before
+    grader_directed: bool = False  # addressed to the grader, not the person: earns nothing
+    specificity: float | None = None  # coder 0-1, when coded
+    parroting: bool = False
+    hollow_praise: bool = False
 
     def strength(self, behaviour: Behaviour) -> float:
+        """How clearly the turn shows the behaviour, as read (for evidence and rewrites)."""
         return self.reading.strength(behaviour)
+
+    def earned(self, behaviour: Behaviour) -> float:
+        """The strength the scorecard counts: a rapport-building behaviour discounted by the turn's freshness."""
+        strength = self.reading.strength(behaviour)
+        return strength * self.freshness if behaviour in BUILDING else strength
 
     @property
     def valence(self) -> float:
@@ -63,14 +80,10 @@ class Rates:
         self.n = max(len(self.turns), 1)
 
     def count(self, *behaviours: Behaviour) -> float:
-        return sum(max(t.strength(b) for b in behaviours) for t in self.turns)
+        return sum(max(t.earned(b) for b in behaviours) for t in self.turns)
 
     def rate(self, *behaviours: Behaviour) -> float:
         return self.count(*behaviours) / self.n
-
-    def mean(self, values: list[float | None], default: float) -> float:
-        present = [v for v in values if v is not None]
-        return statistics.fmean(present) if present else default
 
 
 def _clip(value: float) -> float:
@@ -81,44 +94,11 @@ def _score(raw: float) -> float:
     return 1 + 4 * _clip(raw)
 
 
-def _criterion_raw(criterion_id: str, r: Rates) -> float:
-    """0-1 for one of the seven core criteria."""
-    # The coder's empathy is calibrated on Reddit peer support, where 2-2.5 is already warm; rescale it.
-    empathy = _clip((r.mean([t.empathy for t in r.turns], 1.8) - 1) / 2.5)
-    uptake = _clip((r.mean([t.uptake for t in r.turns], 0.4) - 0.3) / 0.5)  # NCTE uptake: 0.8 is strong
-    scripted = sum(t.scripted for t in r.turns) / r.n
-    landed = sum(t.valence >= 0 for t in r.turns) / r.n
-    joint = sum(bool(find("joint_effort", t.text)) for t in r.turns)
-    if criterion_id == "empathy":
-        feeling = min(1, (r.count(B.VALIDATION) + r.count(B.REFLECTION_COMPLEX)) / r.n * 2)
-        exploring = min(1, sum(t.exploration >= 1 for t in r.turns) / r.n * 2)
-        return 0.35 * empathy + 0.45 * feeling + 0.2 * exploring - 0.6 * r.rate(B.JUDGMENT) - 0.3 * r.rate(
-            B.HOLLOW_FLATTERY) - 0.3 * r.rate(B.IGNORING_CONCERN)
-    if criterion_id == "active_listening":
-        reflections = min(1, (r.count(B.REFLECTION_COMPLEX) + 0.5 * r.count(B.REFLECTION_SIMPLE)) / r.n * 2.5)
-        follow = min(1, r.count(B.FOLLOW_UP) / max(1, r.n / 4))
-        return 0.35 * reflections + 0.25 * uptake + 0.25 * min(1, r.rate(B.OPEN_QUESTION) * 1.5) + 0.15 * follow \
-            - 0.5 * r.rate(B.IGNORING_CONCERN) - 0.4 * r.rate(B.TOPIC_SHIFT)
-    if criterion_id == "authenticity":
-        specific = min(1, sum(t.strength(B.AFFIRMATION) >= 0.8 for t in r.turns) / 2)
-        return 0.45 + 0.2 * min(1, r.count(B.SELF_DISCLOSURE)) + 0.15 * specific + 0.2 * uptake * landed \
-            - 0.5 * r.rate(B.HOLLOW_FLATTERY) - 0.6 * scripted - 0.25 * r.rate(B.JARGON) - 0.3 * r.rate(B.PUSHING_AGENDA)
-    if criterion_id == "common_ground":
-        return 0.25 + 0.3 * min(1, r.count(B.COMMON_GROUND)) + 0.2 * min(1, joint) + 0.15 * min(1, r.count(B.FOLLOW_UP) / 2) \
-            + 0.2 * uptake * landed - 0.45 * r.rate(B.PUSHING_AGENDA) - 0.3 * r.rate(B.TOPIC_SHIFT)
-    if criterion_id == "adaptability":
-        building = {b for t in r.turns for b in t.reading.behaviours if b not in BREAKING and b is not B.ADAPTATION}
-        diversity = min(1, len(building) / 5)
-        in_step = sum(t.strength(B.ADAPTATION) > 0 and t.valence >= 0 for t in r.turns) / r.n  # matched and landed
-        return 0.35 * in_step + 0.35 * _recovery(r.turns) + 0.3 * diversity \
-            - 0.4 * sum("monologue" in s.evidence for t in r.turns for s in t.reading.signals) / r.n
-    if criterion_id == "positive_reinforcement":
-        specific = sum(t.strength(B.AFFIRMATION) >= 0.8 for t in r.turns)
-        return 0.3 + 0.5 * min(1, specific / 2) - 0.5 * r.rate(B.HOLLOW_FLATTERY) - 0.7 * r.rate(B.JUDGMENT)
-    if criterion_id == "consistency":
-        swings = _swings(r.turns) / r.n
-        return 0.45 + 0.3 * landed + 0.25 * min(1, r.count(B.FOLLOW_UP) / 2) - 0.6 * swings - 0.3 * scripted
-    raise KeyError(criterion_id)
+def _rescaled_mean(values: list[float | None], zero: float, full: float, default: float) -> float:
+    """The mean of values rescaled so `zero` -> 0 and `full` -> 1, clipped to 0-1; `default` when none."""
+    present = [v for v in values if v is not None]
+    mean = statistics.fmean(present) if present else default
+    return _clip((mean - zero) / (full - zero))
 
 
 def _swings(turns: list[TurnFacts]) -> int:
@@ -126,44 +106,159 @@ def _swings(turns: list[TurnFacts]) -> int:
     return sum(1 for a, b in zip(turns, turns[1:]) if a.valence > 2 and b.valence < -2)
 
 
-def _recovery(turns: list[TurnFacts]) -> float:
-    """After a turn that landed badly, how often the next one repaired it (0.7 when nothing went wrong)."""
-    pairs = [(a, b) for a, b in zip(turns, turns[1:]) if a.valence < -2]
-    return sum(b.valence > 0 for _, b in pairs) / len(pairs) if pairs else 0.7
+class Features:
+    """The features of one conversation that rubric `offline` terms weigh (see evals.rubric.NAMED_FEATURES).
+
+    With `earning`, the view positive terms see: a grader-directed turn counts as a turn but contributes
+    nothing. Rapport-building strengths, coder empathy, uptake and exploration are discounted by freshness.
+    """
+
+    def __init__(self, turns: list[TurnFacts], *, earning: bool = False, cues: OfflineCues | None = None,
+                 memories: list | None = None):
+        self.turns, self.earning, self.cues, self.memories = turns, earning, cues, memories
+        self.n = max(len(turns), 1)
+        self._cache: dict[str, float] = {}
+
+    def pays(self, turn: TurnFacts) -> bool:
+        return not (self.earning and turn.grader_directed)
+
+    def earned(self, turn: TurnFacts, behaviour: Behaviour) -> float:
+        return turn.earned(behaviour) if self.pays(turn) else 0.0
+
+    def _fresh(self, turn: TurnFacts, value: float | None, zero: float) -> float | None:
+        """A per-turn coder value whose part above `zero` is discounted by freshness (zero when it earns nothing)."""
+        if value is None:
+            return None
+        if not self.pays(turn):
+            return zero
+        return zero + (value - zero) * turn.freshness if value > zero else value
+
+    def value(self, name: str) -> float:
+        if name not in self._cache:
+            self._cache[name] = self._compute(name)
+        return self._cache[name]
+
+    def _compute(self, name: str) -> float:
+        """`rate:`/`count:`/`strong:<behaviour>`, else the method named after the aggregate (one per name in
+        evals.rubric.NAMED_FEATURES; a test checks every name has one)."""
+        kind, _, behaviour = name.partition(":")
+        turns, n = self.turns, self.n
+        if behaviour:
+            b = Behaviour(behaviour)
+            if kind == "rate":
+                return sum(self.earned(t, b) for t in turns) / n
+            if kind == "count":
+                return sum(self.earned(t, b) for t in turns)
+            if kind == "strong":
+                return sum(self.earned(t, b) >= 0.8 for t in turns)
+            raise KeyError(name)
+        return getattr(self, "_" + name)()
+
+    # -- named aggregates (one method per name in evals.rubric.NAMED_FEATURES) --
+
+    def _coder_empathy(self) -> float:
+        # The coder's empathy is calibrated on Reddit peer support, where 2-2.5 is already warm; rescale it.
+        return _rescaled_mean([self._fresh(t, t.empathy, 1.0) for t in self.turns], 1.0, 3.5, 1.8)
+
+    def _uptake(self) -> float:  # NCTE uptake: 0.8 is strong
+        return _rescaled_mean([self._fresh(t, t.uptake, 0.3) for t in self.turns], 0.3, 0.8, 0.4)
+
+    def _exploring(self) -> float:
+        return sum(t.freshness for t in self.turns if t.exploration >= 1 and self.pays(t)) / self.n
+
+    def _scripted(self) -> float:
+        return sum(t.scripted and self.pays(t) for t in self.turns) / self.n
+
+    def _landed(self) -> float:
+        return sum(t.valence >= 0 and self.pays(t) for t in self.turns) / self.n
+
+    def _joint_effort(self) -> float:
+        return sum(bool(find("joint_effort", t.text)) and self.pays(t) for t in self.turns)
+
+    def _in_step(self) -> float:  # matched and landed
+        return sum(self.earned(t, B.ADAPTATION) > 0 and t.valence >= 0 for t in self.turns) / self.n
+
+    def _recovery(self) -> float:
+        pairs = [(a, b) for a, b in zip(self.turns, self.turns[1:]) if a.valence < -2]
+        return sum(b.valence > 0 and self.pays(b) for _, b in pairs) / len(pairs) if pairs else 0.7
+
+    def _diversity(self) -> float:
+        return len({b for t in self.turns if self.pays(t) for b in t.reading.behaviours
+                    if b not in BREAKING and b is not B.ADAPTATION})
+
+    def _monologue(self) -> float:
+        return sum("monologue" in s.evidence for t in self.turns if self.pays(t) for s in t.reading.signals) / self.n
+
+    def _swings(self) -> float:
+        return _swings(self.turns) / self.n
+
+    def _follow_up_spread(self) -> float:
+        return sum(self.earned(t, B.FOLLOW_UP) for t in self.turns) / max(1, self.n / 4)
+
+    def _phrases(self) -> float:
+        phrases = self.cues.phrases if self.cues else []
+        return len([t for t, _ in _phrase_hits(phrases, self.turns) if self.pays(t)]) / self.n
+
+    def _positive(self) -> float:
+        good = self.cues.positive if self.cues else []
+        return sum(max(self.earned(t, b) for b in good) for t in self.turns) / self.n if good else 0.0
+
+    def _negative(self) -> float:
+        bad = self.cues.negative if self.cues else []
+        return sum(max(self.earned(t, b) for b in bad) for t in self.turns) / self.n if bad else 0.0
+
+    def _commitments(self) -> float:
+        kept, forgotten = commitments_kept(self.memories, self.turns)
+        total = len(kept) + len(forgotten)
+        return (sum(self.pays(t) for _, t in kept) - len(forgotten)) / total if total else 0.0
+
+    def _specificity(self) -> float:
+        values = [t.specificity * t.freshness if self.pays(t) else 0.0 for t in self.turns if t.specificity is not None]
+        return statistics.fmean(values) if values else 0.5
+
+    def _parroting(self) -> float:
+        return sum(t.parroting and self.pays(t) for t in self.turns) / self.n
+
+    def _hollow_praise(self) -> float:
+        return sum(t.hollow_praise and self.pays(t) for t in self.turns) / self.n
+
+    def _grader_directed(self) -> float:
+        return sum(t.grader_directed and self.pays(t) for t in self.turns) / self.n
 
 
-def _phrase_hits(criterion: Criterion, turns: list[TurnFacts]) -> list[tuple[TurnFacts, str]]:
+def term_value(term: OfflineTerm, features: Features) -> float:
+    """The term before its weight: `min(cap, scale * sum(coefficient * feature)) [* times]`."""
+    value = term.scale * sum(c * features.value(name) for name, c in term.parts.items())
+    if term.cap is not None:
+        value = min(term.cap, value)
+    return value * features.value(term.times) if term.times else value
+
+
+def criterion_terms(cues: OfflineCues | None, turns: list[TurnFacts], memories: list | None = None,
+                    ) -> tuple[float, list[tuple[OfflineTerm, float]]]:
+    """(base, [(term, value before its weight)]): positive terms see the earning view, negative ones every turn."""
+    if cues is None:
+        return 0.5, []
+    base, terms = cues.recipe()
+    everything = Features(turns, cues=cues, memories=memories)
+    earning = Features(turns, earning=True, cues=cues, memories=memories)
+    return base, [(term, term_value(term, earning if term.weight > 0 else everything)) for term in terms]
+
+
+def criterion_raw(cues: OfflineCues | None, turns: list[TurnFacts], memories: list | None = None) -> float:
+    """The 0-1 raw score (before clipping) of a criterion scored by `cues`."""
+    base, values = criterion_terms(cues, turns, memories)
+    return base + sum(term.weight * value for term, value in values)
+
+
+def _phrase_hits(phrases: list[str], turns: list[TurnFacts]) -> list[tuple[TurnFacts, str]]:
     """(turn, the words that matched) for each learner turn that uses one of the criterion's phrases."""
-    if criterion.offline is None or not criterion.offline.phrases:
+    if not phrases:
         return []
-    pattern = re.compile("|".join(f"(?:{p})" for p in criterion.offline.phrases), re.I)
+    pattern = re.compile("|".join(f"(?:{p})" for p in phrases), re.I)
     return [(t, match.group(0)) for t in turns if (match := pattern.search(t.text))]
 
 
-def _custom_raw(criterion: Criterion, r: Rates) -> float:
-    cues = criterion.offline
-    if cues is None:
-        return 0.5
-    negative = r.rate(*cues.negative) if cues.negative else 0.0
-    phrased = len(_phrase_hits(criterion, r.turns)) / r.n
-    if cues.positive:
-        positive = r.rate(*cues.positive)
-        return 0.3 + 0.5 * min(1, positive * 1.5) + 0.3 * min(1, phrased * 3) - 0.6 * negative
-    if cues.phrases:  # a criterion only its own wording shows (teach-back): without it, the lowest anchors
-        return 0.2 + 0.8 * min(1, phrased * 3) - 0.6 * negative
-    return 0.5 - 0.6 * negative
-
-
-CRITERION_BEHAVIOURS: dict[str, tuple[list[Behaviour], list[Behaviour]]] = {
-    "empathy": ([B.VALIDATION, B.REFLECTION_COMPLEX], [B.JUDGMENT, B.HOLLOW_FLATTERY, B.IGNORING_CONCERN]),
-    "active_listening": ([B.REFLECTION_COMPLEX, B.REFLECTION_SIMPLE, B.FOLLOW_UP, B.OPEN_QUESTION],
-                         [B.IGNORING_CONCERN, B.TOPIC_SHIFT]),
-    "authenticity": ([B.SELF_DISCLOSURE, B.AFFIRMATION], [B.HOLLOW_FLATTERY, B.JARGON, B.PUSHING_AGENDA]),
-    "common_ground": ([B.COMMON_GROUND, B.FOLLOW_UP], [B.PUSHING_AGENDA, B.TOPIC_SHIFT]),
-    "adaptability": ([B.ADAPTATION], [B.PUSHING_AGENDA]),
-    "positive_reinforcement": ([B.AFFIRMATION], [B.HOLLOW_FLATTERY, B.JUDGMENT]),
-    "consistency": ([B.FOLLOW_UP], [B.JUDGMENT]),
-}
 LABEL = {b: b.value.replace("_", " ") for b in Behaviour}
 
 
@@ -177,15 +272,13 @@ def _quote(turn: TurnFacts, behaviour: Behaviour) -> str:
     return first
 
 
-def _evidence_and_rationale(criterion: Criterion, r: Rates, score: float) -> tuple[list[Evidence], str]:
-    if criterion.id in CRITERION_BEHAVIOURS:
-        good, bad = CRITERION_BEHAVIOURS[criterion.id]
-    else:
-        good = list(criterion.offline.positive) if criterion.offline else []
-        bad = list(criterion.offline.negative) if criterion.offline else []
+def _evidence_and_rationale(criterion: Criterion, cues: OfflineCues | None, r: Rates, score: float,
+                            ) -> tuple[list[Evidence], str]:
+    good = list(cues.positive) if cues else []
+    bad = list(cues.negative) if cues else []
     found_good = [(t, b) for t in r.turns for b in good if t.strength(b) > 0]
     found_bad = [(t, b) for t in r.turns for b in bad if t.strength(b) > 0]
-    phrased = [] if criterion.id in CRITERION_BEHAVIOURS else _phrase_hits(criterion, r.turns)
+    phrased = _phrase_hits(cues.phrases if cues else [], r.turns)
     quoted_good = [(t, words) for t, words in phrased] + [(t, _quote(t, b)) for t, b in found_good]
     quoted_bad = [(t, _quote(t, b)) for t, b in found_bad]
     ordered = (quoted_bad + quoted_good) if score < 3 else (quoted_good + quoted_bad)
@@ -209,7 +302,8 @@ def _evidence_and_rationale(criterion: Criterion, r: Rates, score: float) -> tup
         turns = [t.index for t, b in found_bad if b is behaviour]
         if turns:
             parts.append(f"but {LABEL[behaviour]} in turn{'s' if len(turns) > 1 else ''} {', '.join(map(str, turns))}")
-    if criterion.id == "consistency":  # mostly judged by what did not happen: say so, or a high score reads as odd
+    if cues and any("swings" in t.features for t in cues.recipe()[1]):
+        # mostly judged by what did not happen: say so, or a high score reads as odd
         swings = _swings(r.turns)
         parts.insert(0, "tone kept steady (no swing from warm to harsh)" if not swings
                      else f"{swings} swing{'s' if swings > 1 else ''} from warm to harsh")
@@ -253,14 +347,16 @@ def _strengths(r: Rates) -> list[str]:
 
 def turn_facts(
     transcript: Transcript, persona: PersonaSpec | None, reader: TurnReader,
-    appraisals: list[TurnAppraisal] | None = None,
+    appraisals: list[TurnAppraisal] | None = None, readings: dict[int, TurnReading] | None = None,
 ) -> list[TurnFacts]:
-    """Read every learner turn, and replay the dynamics when the persona is known (unless already appraised)."""
+    """Read every learner turn, and replay the dynamics when the persona is known (unless already appraised).
+    `readings` (by turn index) saves reading the turns again when there is no persona to replay."""
     if appraisals is not None:
         appraisals = {a.turn: a for a in appraisals}
     else:
         appraisals = appraisals_by_turn(replay_dynamics(transcript, persona, reader)) if persona else {}
-    readings = {i: a.reading for i, a in appraisals.items()} or replay_readings(transcript, reader, persona)
+    readings = ({i: a.reading for i, a in appraisals.items()} or readings
+                or replay_readings(transcript, reader, persona))
     facts, earlier = [], []
     for index, reading in sorted(readings.items()):
         text = transcript.turns[index].text
@@ -269,7 +365,9 @@ def turn_facts(
         facts.append(TurnFacts(
             index=index, text=text, context=context, reading=reading, appraisal=appraisals.get(index),
             scripted=is_scripted_repeat(text, earlier), empathy=codes.get("empathy"), uptake=codes.get("uptake"),
-            exploration=codes.get("exploration", 0),
+            exploration=codes.get("exploration") or 0, freshness=freshness(text, earlier),
+            grader_directed=bool(codes.get("grader_directed")), specificity=codes.get("specificity"),
+            parroting=bool(codes.get("parroting")), hollow_praise=bool(codes.get("hollow_praise")),
         ))
         earlier.append(text)
     return facts
@@ -288,17 +386,15 @@ def commitments_kept(memories: list | None, turns: list[TurnFacts]) -> tuple[lis
     return kept, forgotten
 
 
-def _consistency_across_sessions(criterion: CriterionScore, raw: float, memories, turns) -> tuple[float, CriterionScore]:
-    """Following up on what was promised in earlier sessions counts; forgetting it costs."""
+def _across_sessions(criterion: CriterionScore, memories, turns: list[TurnFacts]) -> CriterionScore:
+    """Say which earlier commitments were followed up (quoted as evidence) and which were forgotten."""
     kept, forgotten = commitments_kept(memories, turns)
     if not kept and not forgotten:
-        return raw, criterion
-    total = len(kept) + len(forgotten)
-    raw += 0.35 * len(kept) / total - 0.35 * len(forgotten) / total
+        return criterion
     notes = [f"followed up on an earlier promise in turn {t.index}" for _, t in kept]
     notes += [f"did not come back to: {text}" for text in forgotten]
     evidence = [Evidence(turn=t.index, quote=t.text.split(". ")[0].strip()) for _, t in kept] + criterion.evidence
-    return raw, criterion.model_copy(update={
+    return criterion.model_copy(update={
         "rationale": criterion.rationale.rstrip(".") + "; across sessions: " + "; ".join(notes) + ".",
         "evidence": evidence[:MAX_EVIDENCE],
     })
@@ -319,12 +415,13 @@ def offline_scorecard(
     rates = Rates(facts)
     criteria: dict[str, CriterionScore] = {}
     for criterion in rubric.criteria:
-        raw = _criterion_raw(criterion.id, rates) if criterion.id in CRITERION_BEHAVIOURS else _custom_raw(criterion, rates)
-        evidence, rationale = _evidence_and_rationale(criterion, rates, _score(raw))
-        scored = CriterionScore(score=_score(raw), rationale=rationale, evidence=evidence)
-        if criterion.id == "consistency" and memories:
-            raw, scored = _consistency_across_sessions(scored, raw, memories, facts)
-        criteria[criterion.id] = scored.model_copy(update={"score": _score(raw) if facts else 1.0})
+        cues = offline_cues(criterion.id, rubric)
+        score = _score(criterion_raw(cues, facts, memories)) if facts else 1.0
+        evidence, rationale = _evidence_and_rationale(criterion, cues, rates, score)
+        scored = CriterionScore(score=score, rationale=rationale, evidence=evidence)
+        if memories and cues and any("commitments" in t.features for t in cues.recipe()[1]):
+            scored = _across_sessions(scored, memories, facts)
+        criteria[criterion.id] = scored
     overall = weighted_overall({k: v.score for k, v in criteria.items()}, rubric)
     return Scorecard(criteria=criteria, overall=overall, strengths=_strengths(rates), improvements=_improvements(rates),
                      flags=flags, source="offline")

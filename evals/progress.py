@@ -18,10 +18,9 @@ from simulator.persona.spec import Difficulty, PersonaSpec
 from simulator.store.sessions import SessionStore, SessionSummary
 
 from .charts import criterion_label
-from .rubric import CORE_CRITERIA, Rubric
+from .rubric import CORE_CRITERIA, Rubric, offline_cues
 
 History = list[tuple[SessionSummary, dict[str, Any]]]
-B = Behaviour
 OVERALL = "overall"
 WINDOW = 5
 STEP_UP, STEP_DOWN = 3.5, 2.2  # recent overall mean at or above / at or below which difficulty changes
@@ -38,19 +37,11 @@ class Practised(BaseModel):
     breaks: tuple[Behaviour, ...] = ()
 
 
-# A persona exercises a criterion when its triggers weigh these behaviours heavily (builds triggers on the
-# first tuple, breaks triggers on the second). Custom rubric criteria use their `offline` cues instead.
-PRACTISED_BY: dict[str, Practised] = {
-    "empathy": Practised(builds=(B.VALIDATION, B.REFLECTION_COMPLEX),
-                         breaks=(B.JUDGMENT, B.UNSOLICITED_ADVICE, B.IGNORING_CONCERN)),
-    "active_listening": Practised(builds=(B.REFLECTION_SIMPLE, B.REFLECTION_COMPLEX, B.OPEN_QUESTION, B.FOLLOW_UP),
-                                  breaks=(B.TOPIC_SHIFT, B.IGNORING_CONCERN)),
-    "common_ground": Practised(builds=(B.COMMON_GROUND, B.FOLLOW_UP), breaks=(B.PUSHING_AGENDA,)),
-    "positive_reinforcement": Practised(builds=(B.AFFIRMATION,), breaks=(B.HOLLOW_FLATTERY, B.JUDGMENT)),
-    "authenticity": Practised(builds=(B.SELF_DISCLOSURE,), breaks=(B.HOLLOW_FLATTERY, B.JARGON)),
-    "adaptability": Practised(builds=(B.ADAPTATION,), breaks=(B.JARGON, B.PUSHING_AGENDA)),
-    "consistency": Practised(builds=(B.FOLLOW_UP,), breaks=(B.TOPIC_SHIFT,)),
-}
+def __getattr__(name: str) -> Any:
+    """`PRACTISED_BY`: the default rubric's core criteria as `Practised` (read from the rubric, not set here)."""
+    if name == "PRACTISED_BY":
+        return {criterion: practised_by(criterion) for criterion in CORE_CRITERIA}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Suggestion(BaseModel):
@@ -138,13 +129,13 @@ def recent_overall(history: History, window: int = WINDOW) -> float | None:
 
 
 def practised_by(criterion: str, rubric: Rubric | None = None) -> Practised:
-    """The behaviours that exercise a criterion: the table above, else the rubric's offline cues, else none."""
-    if criterion in PRACTISED_BY:
-        return PRACTISED_BY[criterion]
-    found = next((c for c in rubric.criteria if c.id == criterion), None) if rubric else None
-    if found is not None and found.offline is not None:
-        return Practised(builds=tuple(found.offline.positive), breaks=tuple(found.offline.negative))
-    return Practised(builds=())
+    """The behaviours that exercise a criterion: its rubric `offline` block's positive and negative behaviours
+    (a persona exercises it when its builds triggers weigh the first, or its breaks triggers the second).
+    A core criterion not in `rubric` (or with no rubric) uses the default rubric's block; else none."""
+    cues = offline_cues(criterion, rubric)
+    if cues is None:
+        return Practised(builds=())
+    return Practised(builds=tuple(cues.positive), breaks=tuple(cues.negative))
 
 
 def emphasis(persona: PersonaSpec, practised: Practised) -> float:

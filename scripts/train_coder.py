@@ -12,6 +12,7 @@ training side only; the held-out side is touched once, at the end.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import re
@@ -37,20 +38,13 @@ from simulator.coder.agreement import spearman  # noqa: E402
 from simulator.coder.coder import AFFIRMATION_LABEL, SUGGESTION_LABEL, WEIGHTS_PATH, BehaviourCoder  # noqa: E402
 from simulator.coder.features import pair_features  # noqa: E402
 from simulator.coder.heads import LinearHead, save_heads  # noqa: E402
+from simulator.coder.reflection_data import reflection_sources  # noqa: E402
+from simulator.coder.relation import BANK_SIZE  # noqa: E402
 from simulator.coder.heldout import evaluate_heldout  # noqa: E402
 from simulator.coder.ngrams import TOKEN_PATTERN, NgramTfidf  # noqa: E402
 from simulator.coder.splits import HELDOUT_PERCENT, is_heldout  # noqa: E402
 from simulator.embeddings import EMBEDDING_DIM, MAX_TOKENS, SentenceEmbedder  # noqa: E402
 
-REFLECTION_NONE_SAMPLE = 1000  # ESConv non-reflection turns added to PAIR as "none" examples
-NON_REFLECTION_STRATEGIES = {"Question", "Information", "Self-disclosure", "Others", "Providing Suggestions"}
-# ESConv strategies are self-labels: an "Others" turn saying "it sounds like you feel..." is a reflection.
-REFLECTIVE_WORDING = re.compile(
-    r"\b(?:sounds? like|seems? like|it seems|you feel|you're feeling|you are feeling)\b", re.IGNORECASE
-)
-# PAIR's reflections almost all open with "You ..."; MI's usual stems are added as extra copies so the
-# head does not learn that a reflection must start with "You".
-REFLECTION_STEMS = ("It sounds like ", "It seems like ", "So ", "I'm hearing that ")
 
 
 class CachedEmbedder:
@@ -91,14 +85,34 @@ class PairSet:
     weights: np.ndarray | None = None
 
 
-def dense_features(embedder: CachedEmbedder, pairs: list[tuple[str, str]]) -> np.ndarray:
+def dense_features(embedder: CachedEmbedder, pairs: list[tuple[str, str]], bank: np.ndarray) -> np.ndarray:
     """pair_features with '' contexts as zero vectors, exactly as BehaviourCoder builds them."""
     texts = sorted({t for pair in pairs for t in pair if t.strip()})
     vectors = dict(zip(texts, embedder.embed(texts)))
     zero = np.zeros(EMBEDDING_DIM, np.float32)
     contexts = np.stack([vectors[c] if c.strip() else zero for c, _ in pairs])
     responses = np.stack([vectors[r] if r.strip() else zero for _, r in pairs])
-    return pair_features(contexts, responses, pairs)
+    return pair_features(contexts, responses, pairs, bank)
+
+
+def context_bank(data_dir: Path, embedder: CachedEmbedder) -> np.ndarray:
+    """BANK_SIZE other people's turns (training side of five corpora), for the specificity measure."""
+    rng = np.random.default_rng(11)
+    pools = {
+        "esconv": sorted({t.context for cid, t in datasets.iter_support_turns(datasets.read_esconv(data_dir))
+                          if t.context and not is_heldout("esconv", cid)}),
+        "epitome": sorted({e.seeker for e in datasets.read_epitome(data_dir) if not is_heldout("epitome", e.sp_id)}),
+        "pair": sorted({p.prompt for p in datasets.read_pair(data_dir) if not is_heldout("pair", p.prompt)}),
+        "ncte": sorted({u.student for u in datasets.read_uptake(data_dir) if not is_heldout("uptake", u.obs_id)}),
+        "talkmoves": sorted({m.student for m in datasets.read_talkmoves(data_dir)
+                             if not is_heldout("talkmoves", m.transcript_id) and len(m.student.split()) >= 6}),
+    }
+    share = {"esconv": 0.4, "epitome": 0.2, "pair": 0.15, "ncte": 0.1, "talkmoves": 0.15}
+    chosen: list[str] = []
+    for name, texts in pools.items():
+        k = round(BANK_SIZE * share[name])
+        chosen += [texts[i] for i in sorted(rng.choice(len(texts), size=k, replace=False))]
+    return embedder.embed(chosen[:BANK_SIZE]).astype(np.float32)
 
 
 def epitome_sets(data_dir: Path) -> dict[str, PairSet]:
@@ -123,43 +137,58 @@ def strategy_set(data_dir: Path) -> PairSet:
     )
 
 
-def reflection_set(data_dir: Path) -> PairSet:
-    """PAIR HQ=complex, MQ=simple, LQ=none (train prompts, HQ/MQ also with MI stems), plus ESConv none turns."""
-    pairs, labels, groups = [], [], []
-    stems = 0
-    for prompt in datasets.read_pair(data_dir):
-        if is_heldout("pair", prompt.prompt):
-            continue
-        for label, responses in ((2, prompt.high), (1, prompt.medium), (0, prompt.low)):
-            for response in responses:
-                variants = [response]
-                if label > 0 and re.match(r"you\b", response, re.IGNORECASE):
-                    variants.append(
-                        REFLECTION_STEMS[stems % len(REFLECTION_STEMS)] + response[0].lower() + response[1:]
-                    )
-                    stems += 1
-                for variant in variants:
-                    pairs.append((prompt.prompt, variant))
-                    labels.append(label)
-                    groups.append(f"pair:{prompt.prompt}")
-    n_pair = len(pairs)
-    candidates = [
-        (cid, t)
-        for cid, t in datasets.iter_support_turns(datasets.read_esconv(data_dir))
-        if not is_heldout("esconv", cid)
-        and t.strategy in NON_REFLECTION_STRATEGIES
-        and t.context
-        and not REFLECTIVE_WORDING.search(t.response)
-    ]
-    chosen = np.random.default_rng(0).choice(len(candidates), size=REFLECTION_NONE_SAMPLE, replace=False)
-    for i in sorted(chosen):
-        cid, turn = candidates[i]
-        pairs.append((turn.context, turn.response))
-        labels.append(0)
-        groups.append(f"esconv:{cid}")
-    # PAIR is the graded signal; weight it so the 1,000 extra "none" rows don't drown it.
-    weights = np.array([2.0] * n_pair + [1.0] * (len(pairs) - n_pair))
-    return PairSet(pairs, np.array(labels), np.array(groups), weights)
+# Stock reflection-shaped lines that carry nobody's content: a stem alone is not a reflection.
+STOCK_STEM_LINES = (
+    "It sounds like you're frustrated.", "I understand how you feel.", "It sounds like that's really hard for you.",
+    "So you're saying you feel upset.", "I hear you.", "It seems like you're going through a lot.",
+    "That must be difficult.", "What I'm hearing is that you're struggling.", "I can imagine how you feel.",
+    "It sounds like you have a lot on your plate.", "You feel stressed.", "It sounds like you're not happy about it.",
+    "I understand. It sounds like you're frustrated.", "So you're feeling overwhelmed right now.",
+    "It sounds like this is weighing on you.", "I hear that this is hard.",
+)
+
+
+def reflection_set(data_dir: Path, leave_out: str | None = None) -> PairSet:
+    """Reflection rows from PAIR, ESConv and TalkMoves (train side), plus rows that teach relation over wording.
+
+    - mismatched: a real reflection paired with another corpus item's context is "none" (it reflects someone else);
+    - stock stems: formula lines ("It sounds like you're frustrated.") after contexts that share none of their words
+      are "none";
+    - mixed: a reflection followed by a question stays a reflection (most live turns mix the two).
+    `leave_out` drops one corpus (leave-one-corpus-out measurement).
+    """
+    sources = reflection_sources(data_dir, "train")
+    rng = np.random.default_rng(1)
+    rows = [r for name, items in sources.items() if name != leave_out for r in items]
+    weights = [2.0 if r[3].startswith("pair:") else 1.0 for r in rows]
+    positives = [r for r in rows if r[2] > 0]
+    contexts = [r[0] for r in rows]
+    questions = [r[1] for r in rows if r[2] == 0 and r[1].strip().endswith("?") and len(r[1].split()) <= 14]
+    extra = []
+    for i in rng.choice(len(positives), size=min(len(positives), 1500), replace=False):
+        context, response, _, group = positives[i]
+        other = contexts[int(rng.integers(len(contexts)))]
+        if other != context and not (_content_words(other) & _content_words(response)):
+            extra.append((other, response, 0, group + ":mismatch"))
+    for i in rng.choice(len(positives), size=min(len(positives), 800), replace=False):
+        context, response, label, group = positives[i]
+        if questions and not response.strip().endswith("?"):
+            extra.append((context, response.rstrip() + " " + questions[int(rng.integers(len(questions)))], label, group))
+    for n in range(1200):
+        context = contexts[int(rng.integers(len(contexts)))]
+        line = STOCK_STEM_LINES[n % len(STOCK_STEM_LINES)]
+        if not (_content_words(context) & _content_words(line)):
+            extra.append((context, line, 0, f"stock:{n % 40}"))
+    rows += extra
+    weights += [1.0] * len(extra)
+    return PairSet([(c, r) for c, r, _, _ in rows], np.array([l for _, _, l, _ in rows]),
+                   np.array([g for _, _, _, g in rows]), np.array(weights))
+
+
+def _content_words(text: str) -> set[str]:
+    from simulator.coder.lexical import _content, words
+
+    return _content(words(text))
 
 
 def uptake_set(data_dir: Path) -> PairSet:
@@ -189,6 +218,7 @@ def fit_softmax(
     grid: list[dict],
     score: Callable[[np.ndarray, np.ndarray], float],
     folds: int,
+    need_oof: bool = False,
 ) -> tuple[LinearHead, dict, np.ndarray]:
     """Pick {C, dense_weight, ngrams} by grouped CV, refit on all training rows, fold into a LinearHead.
 
@@ -197,7 +227,7 @@ def fit_softmax(
     splitter = GroupKFold(n_splits=folds)
     best: tuple[float, dict, np.ndarray] | None = None
     report = []
-    for setting in grid:
+    for setting in grid if len(grid) > 1 or need_oof else []:  # one setting: nothing to choose, unless OOF is needed
         oof = np.zeros((len(rows.labels), len(labels)))
         for train_idx, valid_idx in splitter.split(dense, rows.labels, rows.groups):
             scaler = StandardScaler().fit(dense[train_idx])
@@ -218,8 +248,7 @@ def fit_softmax(
         print(f"  {name} {setting} cv={value:.4f}", flush=True)
         if best is None or value > best[0]:
             best = (value, setting, oof)
-    assert best is not None
-    _, setting, oof = best
+    _, setting, oof = best if best is not None else (0.0, grid[0], np.zeros((len(rows.labels), len(labels))))
     scaler = StandardScaler().fit(dense)
     t = tfidf if setting["ngrams"] else None
     model = LogisticRegression(C=setting["C"], max_iter=4000)
@@ -288,6 +317,34 @@ def check_ngram_port(vectorizer: TfidfVectorizer, encoder: NgramTfidf, texts: Se
         raise SystemExit("numpy TF-IDF port disagrees with scikit-learn")
 
 
+def reflection_leave_one_out(
+    data_dir: Path, embedder, bank: np.ndarray, vectorizer, setting: dict, heads: list[LinearHead], weights_path: Path
+) -> dict:
+    """Train the reflection head without one corpus, code that corpus's held-out rows, for each corpus."""
+    import tempfile
+
+    from simulator.coder.heldout import reflection_corpora
+
+    report = {}
+    with np.load(weights_path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in ("ngram_vocabulary", "ngram_idf", "bank")}
+        manifest = json.loads(str(archive["manifest"]))
+    for corpus in ("pair", "esconv", "talkmoves"):
+        rows = reflection_set(data_dir, leave_out=corpus)
+        dense = dense_features(embedder, rows.pairs, bank)
+        tfidf = vectorizer.transform([r for _, r in rows.pairs]).tocsr()
+        head, _, _ = fit_softmax(f"reflection-without-{corpus}", rows, dense, tfidf, ("none", "simple", "complex"),
+                                 [setting], accuracy_score, 2)
+        swapped = [dataclasses.replace(head, name="reflection") if h.name == "reflection" else h for h in heads]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "coder.npz"
+            save_heads(path, swapped, arrays, {k: v for k, v in manifest.items() if k != "heads"})
+            result = reflection_corpora(BehaviourCoder(embedder, path), data_dir, only=corpus)
+        report[corpus] = result[corpus]
+        print(f"  without {corpus}: {report[corpus]}", flush=True)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "datasets", help="datasets folder")
@@ -295,6 +352,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="optional .npz embedding cache (outside the repo)")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--evaluate-only", action="store_true", help="re-measure the saved weights, no training")
+    parser.add_argument("--reuse-choices", type=Path, default=None,
+                        help="a metrics.json whose chosen hyperparameters (and their grid report) are reused for every "
+                             "head it names (skips their grid search; the full search is the default)")
     args = parser.parse_args()
     started = time.perf_counter()
     embedder = CachedEmbedder(args.cache)
@@ -323,8 +383,9 @@ def main() -> None:
     print(f"  n-gram vocabulary: {len(vocabulary)}", flush=True)
 
     print("embedding", flush=True)
+    bank = context_bank(args.data, embedder)
     dense = {
-        name: dense_features(embedder, rows.pairs)
+        name: dense_features(embedder, rows.pairs, bank)
         for name, rows in (
             ("epitome", epitome["er"]),
             ("strategy", strategy),
@@ -339,6 +400,14 @@ def main() -> None:
 
     heads: list[LinearHead] = []
     choices: dict[str, dict] = {}
+    reused = json.loads(args.reuse_choices.read_text())["cv_choices"] if args.reuse_choices else {}
+
+    def grid_for(name: str, grid: list[dict]) -> list[dict]:
+        return [reused[name]["chosen"]] if name in reused else grid
+
+    def report_for(name: str, report: dict) -> dict:
+        return reused[name] if name in reused else report
+
     epitome_grid = [{"C": c, "dense_weight": w, "ngrams": True} for c in (3.0, 10.0) for w in (0.03, 0.05)] + [
         {"C": 0.003, "dense_weight": 1.0, "ngrams": False}
     ]
@@ -351,49 +420,57 @@ def main() -> None:
             dense["epitome"],
             epitome_tfidf,
             ("0", "1", "2"),
-            epitome_grid,
+            grid_for(mechanism, epitome_grid),
             accuracy_score,
             args.folds,
         )
         heads.append(head)
-        choices[mechanism] = report
+        choices[mechanism] = report_for(mechanism, report)
 
     print("fitting strategy", flush=True)
     strategy_grid = [{"C": c, "dense_weight": 0.05, "ngrams": True} for c in (1.0, 3.0)]
     macro = lambda t, p: f1_score(t, p, average="macro")  # noqa: E731
     head, report, oof = fit_softmax(
-        "strategy", strategy, dense["strategy"], tfidf_of(strategy), datasets.ESCONV_STRATEGIES, strategy_grid, macro, 3
+        "strategy", strategy, dense["strategy"], tfidf_of(strategy), datasets.ESCONV_STRATEGIES, grid_for("strategy", strategy_grid), macro, 3
     )
     heads.append(head)
-    choices["strategy"] = report
-    thresholds = {
-        "suggestion": best_threshold(
-            strategy.labels == datasets.ESCONV_STRATEGIES.index(SUGGESTION_LABEL),
-            oof[:, datasets.ESCONV_STRATEGIES.index(SUGGESTION_LABEL)],
-        ),
-        "affirmation": best_threshold(
-            strategy.labels == datasets.ESCONV_STRATEGIES.index(AFFIRMATION_LABEL),
-            oof[:, datasets.ESCONV_STRATEGIES.index(AFFIRMATION_LABEL)],
-        ),
-    }
+    choices["strategy"] = report_for("strategy", report)
+    if "strategy" in reused:  # no out-of-fold predictions without the grid search: keep the thresholds chosen with it
+        thresholds = json.loads(args.reuse_choices.read_text())["thresholds"]
+    else:
+        thresholds = {
+            "suggestion": best_threshold(
+                strategy.labels == datasets.ESCONV_STRATEGIES.index(SUGGESTION_LABEL),
+                oof[:, datasets.ESCONV_STRATEGIES.index(SUGGESTION_LABEL)],
+            ),
+            "affirmation": best_threshold(
+                strategy.labels == datasets.ESCONV_STRATEGIES.index(AFFIRMATION_LABEL),
+                oof[:, datasets.ESCONV_STRATEGIES.index(AFFIRMATION_LABEL)],
+            ),
+        }
     print(f"  thresholds {thresholds}", flush=True)
 
     print("fitting reflection", flush=True)
     reflection_grid = [{"C": c, "dense_weight": 0.05, "ngrams": True} for c in (1.0, 3.0)] + [
         {"C": c, "dense_weight": 1.0, "ngrams": False} for c in (0.003, 0.01)
     ]
-    head, report, _ = fit_softmax(
+    head, report, oof = fit_softmax(
         "reflection",
         reflection,
         dense["reflection"],
         tfidf_of(reflection),
         ("none", "simple", "complex"),
-        reflection_grid,
+        grid_for("reflection", reflection_grid),
         accuracy_score,
         args.folds,
+        need_oof=True,
     )
+    # Reflection or not is the decision that matters most (MI coding): choose its cut-off on P(simple or complex)
+    # from out-of-fold predictions, as for affirmation and advice, rather than taking the 3-way argmax.
+    thresholds["reflection"] = best_threshold(reflection.labels > 0, 1.0 - oof[:, 0])
+    print(f"  reflection threshold {thresholds['reflection']}", flush=True)
     heads.append(head)
-    choices["reflection"] = report
+    choices["reflection"] = report_for("reflection", report)
 
     print("fitting uptake", flush=True)
     head, report = fit_uptake(uptake, dense["uptake"], args.folds)
@@ -412,7 +489,8 @@ def main() -> None:
     save_heads(
         weights_path,
         heads,
-        {"ngram_vocabulary": np.array(vocabulary), "ngram_idf": vectorizer.idf_.astype(np.float32)},
+        {"ngram_vocabulary": np.array(vocabulary), "ngram_idf": vectorizer.idf_.astype(np.float32),
+         "bank": bank.astype(np.float16)},
         manifest,
     )
     print(f"wrote {weights_path} ({weights_path.stat().st_size / 1e6:.2f} MB)", flush=True)
@@ -420,6 +498,10 @@ def main() -> None:
     print("coding the held-out split", flush=True)
     coder = BehaviourCoder(embedder, weights_path)
     heldout = evaluate_heldout(coder, args.data)
+    print("leave-one-corpus-out (reflection)", flush=True)
+    leave_one_out = reflection_leave_one_out(
+        args.data, embedder, bank, vectorizer, choices["reflection"]["chosen"], heads, weights_path
+    )
     embedder.save()
     import sklearn
 
@@ -436,6 +518,7 @@ def main() -> None:
         "thresholds": thresholds,
         "cv_choices": choices,
         "heldout": heldout,
+        "leave_one_corpus_out": leave_one_out,
         "environment": {
             "python": platform.python_version(),
             "numpy": np.__version__,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .behaviours import BREAKING, BUILDING, Behaviour
 from .persona.spec import DifficultyPreset, PersonaSpec
+from .repetition import freshness, repeated_formula
 from .signals import TurnReading
 from .state import RapportState
 
@@ -35,11 +36,13 @@ BASE_EFFECTS: dict[Behaviour, tuple[float, float, float]] = {
     B.JUDGMENT: (-9, -8, -4),
     B.JARGON: (-3, -2, -4),
     B.HOLLOW_FLATTERY: (-2, -1, -1),
+    B.GRADER_DIRECTED: (-3, -3, -3),  # words addressed to a "system" are odd to the person, and earn nothing
 }
 LABELS = {b: b.value.replace("_", " ") for b in Behaviour}
 REPEAT_DECAY = 0.85  # the n-th use of the same kind of move earns a little less each time
 FORMULA_DECAY = 0.4  # the same phrase again ("that must be hard") earns far less: it sounds scripted
 SCRIPTED_FACTOR = 0.3  # a whole turn in nearly the same words as an earlier one earns little
+PARROT_DECAY = 0.5  # each earlier turn that parroted their words halves what the next parroting earns
 TRIGGER_BUILD = (4.0, 2.0, 2.0)
 TRIGGER_BREAK = (-5.0, -3.0, -2.0)
 MAX_GAIN, MAX_LOSS = 12.0, -14.0  # per turn, on trust: one bad line hurts, but rarely ends things alone
@@ -99,7 +102,7 @@ def sensitivity(persona: PersonaSpec, behaviour: Behaviour) -> tuple[str, float]
 
 def _behaviour_change(
     behaviour: Behaviour, strength: float, evidence: str, persona: PersonaSpec, preset: DifficultyPreset,
-    prior_uses: int, prior_formula_uses: int, scripted: bool,
+    prior_uses: int, prior_formula_uses: int, scripted: bool, fresh: float = 1.0, formula: str | None = None,
 ) -> Change:
     effect = BASE_EFFECTS[behaviour]
     notes: list[str] = []
@@ -124,6 +127,9 @@ def _behaviour_change(
         if scripted:
             factor *= SCRIPTED_FACTOR
             notes.append("repeats an earlier line")
+        elif fresh < 0.999:
+            factor *= fresh
+            notes.append(f"said before ('{_short(formula or '', 8)}'): it sounds recited")
     else:
         factor *= (1.5 - preset.patience / 100) * (1 + 0.25 * min(prior_uses, 4))
         if prior_uses:
@@ -156,6 +162,12 @@ def appraise(
     """Apply one turn's behaviours and triggers to `state`; every change carries its reason."""
     earlier_texts = [a.text for a in history[-30:]]  # a formula repeated within the last 30 turns
     scripted = is_scripted_repeat(text, earlier_texts)
+    fresh = freshness(text, earlier_texts)
+    formula_text = repeated_formula(text, earlier_texts) if fresh < 0.999 else None
+    parrots = sum(1 for a in history[-30:] if (a.reading.codes or {}).get("parroting"))
+    if (reading.codes or {}).get("parroting") and parrots:
+        fresh *= PARROT_DECAY**parrots  # their own words back again: it stops sounding like listening
+        formula_text = formula_text or "their own words back, again"
     changes: list[Change] = []
     for signal in reading.signals:
         prior = sum(1 for a in history if a.reading.has(signal.behaviour))
@@ -166,7 +178,8 @@ def appraise(
             if formula and s.behaviour is signal.behaviour and _formula(s.evidence) == formula
         )
         changes.append(_behaviour_change(
-            signal.behaviour, signal.strength, signal.evidence, persona, preset, prior, prior_formula, scripted
+            signal.behaviour, signal.strength, signal.evidence, persona, preset, prior, prior_formula, scripted,
+            fresh, formula_text,
         ))
     for hit in reading.triggers:
         prior = sum(1 for a in history for h in a.reading.triggers if (h.side, h.index) == (hit.side, hit.index))
@@ -174,6 +187,8 @@ def appraise(
         factor = hit.weight * (REPEAT_DECAY**prior if hit.side == "builds" else (1.5 - preset.patience / 100))
         if hit.side == "builds" and scripted:
             factor *= SCRIPTED_FACTOR
+        elif hit.side == "builds":
+            factor *= fresh
         t, o, e = (v * factor for v in base)
         changes.append(Change(cause=f"trigger:{hit.side}:{hit.index}", trust=t, openness=o, engagement=e,
                               reason=f"{hit.description} ('{hit.keyword}')"))

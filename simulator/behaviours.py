@@ -31,6 +31,7 @@ class Behaviour(StrEnum):
     JUDGMENT = "judgment"
     JARGON = "jargon"
     HOLLOW_FLATTERY = "hollow_flattery"
+    GRADER_DIRECTED = "grader_directed"  # addresses the grader or the model, not the person: earns nothing
 
 
 BUILDING = frozenset(

@@ -47,7 +47,8 @@ class RapportDynamics:
 
     @property
     def seen(self) -> set[Behaviour]:
-        return {b for a in self.trajectory for b in a.reading.behaviours}
+        """Behaviours shown clearly enough to count towards disclosure (a stock or recited one does not)."""
+        return {b for a in self.trajectory for b in a.reading.clear_behaviours}
 
     def disclosable(self) -> list[HiddenItem]:
         """The hidden items the persona model may be told about: only the earned ones."""
@@ -83,7 +84,7 @@ class RapportDynamics:
         current = turns[-1]
         appraisal = appraise(reading, current.text, self.state, self.persona, self.preset, self.trajectory,
                              turn=len(turns) - 1)
-        seen = self.seen | set(reading.behaviours)
+        seen = self.seen | set(reading.clear_behaviours)
         earned = set(self.unlocked)
         appraisal.unlocked = [
             item.id for item in self.persona.hidden_information

@@ -13,11 +13,15 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .behaviours import Behaviour
+from .behaviours import BUILDING, Behaviour
+from .coder.grader_directed import grader_directed_span
+from .coder.praise import hollow_praise, stock_question
+from .coder.relation import grounding, parroting
 from .cues import content_words, find
 from .persona.spec import PersonaSpec, Verbosity
 
 B = Behaviour
+CLEAR = 0.5  # a signal this strong counts as shown for disclosure; a stock question (0.35) does not
 WORDS_THAT_FIT = {Verbosity.TERSE: 30, Verbosity.BRIEF: 45, Verbosity.MODERATE: 70, Verbosity.TALKATIVE: 100}
 _WARMTH = frozenset({B.AFFIRMATION, B.VALIDATION})
 _SLANG = re.compile(r"\b(gonna|wanna|lol|dude|bro|yo|mate|ya|u|ur|omg)\b", re.IGNORECASE)
@@ -67,6 +71,11 @@ class TurnReading(BaseModel):
     @property
     def behaviours(self) -> list[Behaviour]:
         return [s.behaviour for s in self.signals]
+
+    @property
+    def clear_behaviours(self) -> list[Behaviour]:
+        """Behaviours shown clearly (strength ≥ CLEAR): what a guarded persona's disclosure conditions look for."""
+        return [s.behaviour for s in self.signals if s.strength >= CLEAR]
 
 
 class Coder(Protocol):
@@ -118,7 +127,7 @@ class TurnReader:
         else:
             _from_rules(text, previous, add)
         _validation(text, codes, add)
-        _praise(text, conversation, add)
+        _praise(text, conversation, codes, add)
         for behaviour in (B.SELF_DISCLOSURE, B.JUDGMENT, B.JARGON):
             phrase = find(behaviour.value, text)
             if phrase:
@@ -134,11 +143,39 @@ class TurnReader:
             # Warm words inside a hostile turn ("Honestly, you should have...") are not warmth.
             signals = [s for s in signals if not (s.behaviour in _WARMTH and s.source == "coder")]
             triggers = [t for t in triggers if t.side == "breaks"]
+        signals = _fit_to_context(signals, codes, text, previous)
+        aimed = grader_directed_span(text)
+        if aimed:
+            # Words for the grader are not said to the person: nothing in the turn earns anything.
+            signals = [s for s in signals if s.behaviour not in BUILDING]
+            signals.append(Signal(behaviour=B.GRADER_DIRECTED, strength=1.0, evidence=aimed, source="phrase"))
+            triggers = [t for t in triggers if t.side == "breaks"]
         return TurnReading(
             signals=_strongest_per_behaviour(signals),
             triggers=triggers,
             codes=codes.model_dump() if codes is not None else None,
         )
+
+
+# How much of a listening or empathy signal a reply keeps when it would fit any conversation (specificity 0).
+GENERIC_FLOOR = 0.3
+_CONTEXT_BOUND = frozenset({B.VALIDATION, B.REFLECTION_SIMPLE, B.REFLECTION_COMPLEX, B.AFFIRMATION, B.OPEN_QUESTION})
+
+
+def _fit_to_context(signals: list[Signal], codes, text: str, previous: str) -> list[Signal]:
+    """Scale empathy and listening signals by how specific the reply is to what they said."""
+    if codes is None or not previous.strip():
+        return signals
+    factor = GENERIC_FLOOR + (1 - GENERIC_FLOOR) * codes.specificity
+    kept = []
+    for signal in signals:
+        if signal.behaviour in _CONTEXT_BOUND and signal.source != "conversation":
+            strength = round(signal.strength * factor, 3)
+            if strength < 0.05:
+                continue
+            signal = signal.model_copy(update={"strength": strength})
+        kept.append(signal)
+    return kept
 
 
 def _strongest_per_behaviour(signals: list[Signal]) -> list[Signal]:
@@ -153,19 +190,26 @@ def _question_text(text: str) -> str:
     return next((s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip().endswith("?")), text.strip())
 
 
+def _question_strength(codes) -> float:
+    """A question that follows from what they said counts fully; a stock one that fits any talk, little."""
+    if codes.stock_question:
+        return 0.35
+    return 1.0 if codes.question_follows else 0.7
+
+
 def _from_codes(codes, text: str, previous: str, add) -> None:
     if codes.question == "open":
-        add(B.OPEN_QUESTION, 1.0, _question_text(text), "coder")
+        add(B.OPEN_QUESTION, _question_strength(codes), _question_text(text), "coder")
     elif codes.question == "closed":
-        add(B.CLOSED_QUESTION, 1.0, _question_text(text), "coder")
-    if previous and codes.reflection == "complex":
+        add(B.CLOSED_QUESTION, _question_strength(codes), _question_text(text), "coder")
+    if previous and codes.parroting:
+        add(B.REFLECTION_SIMPLE, 0.6, text, "coder")  # their words back, verbatim: at most a simple reflection
+    elif previous and codes.reflection == "complex":
         add(B.REFLECTION_COMPLEX, 1.0, text, "coder")
     elif previous and codes.reflection == "simple":
         add(B.REFLECTION_SIMPLE, 1.0, text, "coder")
-    else:
-        _rule_reflection(text, previous, add)  # the coder was trained on single reflections, not mixed turns
-    if codes.affirmation and not find("praise", text):
-        add(B.AFFIRMATION, 0.8, text, "coder")
+    if codes.affirmation and not codes.hollow_praise:  # the coder's affirmation already names something of theirs
+        add(B.AFFIRMATION, 1.0, text, "coder")
     marker = find("unsolicited_advice_markers", text)
     # The advice head is noisy on long turns, so advice counts only with directive words to show for it.
     if marker and not find("asked_for_advice", previous) and not find("permission", text):
@@ -173,8 +217,12 @@ def _from_codes(codes, text: str, previous: str, add) -> None:
 
 
 def _rule_reflection(text: str, previous: str, add) -> None:
+    """Without the coder: a reflection stem counts only when what follows it carries their words."""
     reflection = _REFLECT.search(text)
-    if previous and reflection:
+    if previous and reflection and grounding(previous, text) > 0:
+        if parroting(previous, text):
+            add(B.REFLECTION_SIMPLE, 0.6, reflection.group(0))
+            return
         deeper = find("concern_words", text) or re.search(
             r"\b(because|more than|as if|part of you|weight|carries|feel(s|ing)?)\b", text, re.I)
         add(B.REFLECTION_COMPLEX if deeper else B.REFLECTION_SIMPLE, 0.8, reflection.group(0))
@@ -191,7 +239,7 @@ def _from_rules(text: str, previous: str, add) -> None:
     if "?" in text:
         question = _question_text(text)
         is_open = bool(_OPEN_WORDS.search(question)) and not _CLOSED_START.search(question)
-        add(B.OPEN_QUESTION if is_open else B.CLOSED_QUESTION, 0.8, question)
+        add(B.OPEN_QUESTION if is_open else B.CLOSED_QUESTION, 0.3 if stock_question(question) else 0.8, question)
     _rule_reflection(text, previous, add)
     affirmation = _AFFIRM.search(text)
     if affirmation:
@@ -204,24 +252,27 @@ def _from_rules(text: str, previous: str, add) -> None:
 def _validation(text: str, codes, add) -> None:
     phrase = find("validation", text)
     if phrase:
-        add(B.VALIDATION, 1.0, phrase)
+        add(B.VALIDATION, 1.0 if codes is None or not codes.parroting else 0.5, phrase)
     elif codes is not None and codes.emotional_reaction == 2:
         add(B.VALIDATION, 0.7, text, "coder")
     elif codes is not None and codes.emotional_reaction == 1 and codes.interpretation == 2:
         add(B.VALIDATION, 0.5, text, "coder")
 
 
-def _praise(text: str, conversation: Conversation, add) -> None:
-    """Praise that names something real is an affirmation; generic praise is mostly hollow."""
-    phrase = find("praise", text)
-    if not phrase:
-        return
+def _praise(text: str, conversation: Conversation, codes, add) -> None:
+    """Praise that names something real is an affirmation; generic praise and platitudes are hollow."""
     said = set().union(*(content_words(t) for t in conversation.persona_turns)) if conversation.persona_turns else set()
     specific = len(content_words(text) & said) >= 2
-    if specific:
-        add(B.AFFIRMATION, 1.0, phrase)
+    if codes is not None:
+        hollow = codes.hollow_praise
     else:
-        add(B.AFFIRMATION, 0.5, phrase)
+        hollow = hollow_praise(text, 1.0 if specific else 0.0, 1.0 if specific else 0.0)
+    phrase = find("praise", text)
+    if hollow:
+        add(B.HOLLOW_FLATTERY, 0.8, phrase or text)
+    elif phrase and specific:
+        add(B.AFFIRMATION, 1.0, phrase)
+    elif phrase:
         add(B.HOLLOW_FLATTERY, 0.6, phrase)
 
 

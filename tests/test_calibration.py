@@ -71,14 +71,58 @@ def build_fixture(root: Path) -> None:
                              "2.0" if high else "0.0", "1.0" if high else "-1.0"])
 
 
-def test_calibrate_command_on_a_fixture(tmp_path):
+def build_transfer_fixture(root: Path) -> None:
+    """Small TalkMoves and DailyDialog files: the corpora no head is trained on (transfer checks)."""
+    talkmoves = root / "talkmoves"
+    talkmoves.mkdir()
+    with open(talkmoves / "talkmoves_sentences.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["transcript_id", "row", "timestamp", "turn", "speaker", "role", "sentence", "teacher_tag",
+                         "teacher_code", "student_tag", "student_code"])
+        for i in range(80):
+            student = f"I think it is {i} because the halves are equal."
+            teacher, code = [(f"It is {i} because the halves are equal.", 4), ("Why do you think that?", 9),
+                             ("What is three times four?", 8), ("Okay, next one.", 1)][i % 4]
+            writer.writerow([i // 2, 2 * i, "", i, "S", "S", student, "4 - making a claim", 4, "", ""])
+            writer.writerow([i // 2, 2 * i + 1, "", i, "T", "T", teacher, f"{code} - x", code, "", ""])
+    dailydialog = root / "dailydialog"
+    dailydialog.mkdir()
+    with open(dailydialog / "dailydialog_utterances.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["split", "dialogue_idx", "topic", "utt_idx", "text", "act", "emotion"])
+        for d in range(40):
+            turns = [(f"I had a long day at work number {d}.", 1), ("What happened at work?", 2),
+                     ("My boss shouted at me.", 1), ("You should talk to HR about it.", 3)]
+            for k, (text, act) in enumerate(turns):
+                writer.writerow(["train", d, 8, k, text, act, 0])
+
+
+def calibrate(tmp_path: Path, *, transfer: bool) -> tuple[subprocess.CompletedProcess, dict, Path]:
+    """`rapport calibrate` on the fixture corpora (with the transfer corpora when asked): result, report, docs dir."""
     data = tmp_path / "datasets"
     build_fixture(data)
+    if transfer:
+        build_transfer_fixture(data)
     out = tmp_path / "docs"
     result = subprocess.run([sys.executable, "-m", "rapport.cli", "calibrate", "--data", str(data), "--out", str(out)],
                             capture_output=True, text=True, env=dict(os.environ), timeout=600)
     assert result.returncode == 0, result.stderr
-    report = json.loads((out / "calibration.json").read_text())
+    return result, json.loads((out / "calibration.json").read_text()), out
+
+
+def test_calibrate_reports_transfer_to_corpora_no_head_was_trained_on(tmp_path):
+    _, report, out = calibrate(tmp_path, transfer=True)
+    transfer = report["transfer"]
+    assert transfer["questions_dailydialog"]["question_f1"] > 0.9  # every question here ends with "?"
+    assert transfer["questions_talkmoves"]["open_vs_closed_accuracy"] == 1.0  # "Why...?" open, "What is 3x4?" closed
+    assert transfer["uptake_talkmoves"]["auroc_uptake_takes_up"] > 0.5  # restating takes up the student's words
+    assert report["coder"]["reflection_by_corpus"]["talkmoves"]["recall"] > 0.5
+    markdown = (out / "calibration.md").read_text()
+    assert "leave-one-corpus-out" in markdown and "DailyDialog: F1 of 'asks a question'" in markdown
+
+
+def test_calibrate_command_on_a_fixture(tmp_path):
+    result, report, out = calibrate(tmp_path, transfer=False)
     epitome = report["coder"]["epitome"]
     assert epitome["n"] > 5 and 0 <= epitome["er"]["accuracy"] <= 1
     assert report["coder"]["pair"]["hq_over_lq"] > 0.5  # clear reflections beat advice and questions

@@ -34,7 +34,7 @@ def transcript_of(*texts: str) -> Transcript:
 
 
 def played(library, persona_id: str, level: str) -> Transcript:
-    session = Session(library.get(persona_id), ScriptedChatModel(respond=lambda m: "Hm. I'm not sure. It's been hard."),
+    session = Session(library.get(persona_id), ScriptedChatModel(respond=lambda m: "Hm. I'm not sure. It's been hard lately, and I'm tired all the time."),
                       dynamics=False)
     for line in SCRIPTS[persona_id][level]:
         list(session.send_sync(line))
@@ -232,8 +232,11 @@ def test_code_command_contract(tmp_path):
     for original, coded in zip(rows, out):
         assert {k: coded[k] for k in original} == original
         codes = coded["codes"]
+        # every key of the original contract, with its meaning, plus the relational codes issue 13 added
         assert set(codes) == {"emotional_reaction", "interpretation", "exploration", "reflection", "question",
-                              "affirmation", "advice", "uptake", "empathy"}
+                              "affirmation", "advice", "uptake", "empathy", "specificity", "parroting", "hollow_praise",
+                              "grader_directed", "advice_with_permission", "question_follows", "stock_question"}
+        assert 0 <= codes["specificity"] <= 1 and isinstance(codes["parroting"], bool)
         assert all(codes[k] in (0, 1, 2) for k in ("emotional_reaction", "interpretation", "exploration"))
         assert codes["reflection"] in ("none", "simple", "complex") and codes["question"] in ("none", "open", "closed")
         assert isinstance(codes["affirmation"], bool) and isinstance(codes["advice"], bool)

@@ -38,6 +38,19 @@ from .spec import ROLES, Case, SuiteSpec, load_suite
 CASE_ATTEMPTS = 3  # a case hit by a transient provider error is run again, with backoff and jitter
 
 
+
+def replayed_outcome(persona: PersonaSpec, appraisals: list) -> tuple[str, str | None]:
+    """The outcome a live session would have ended on: the first learner turn at which success or failure held."""
+    from simulator.disclosure import outcome_after_turn
+
+    unlocked: list[str] = []
+    for appraisal in appraisals:
+        unlocked += appraisal.unlocked
+        outcome = outcome_after_turn(persona, appraisal.after, unlocked, appraisal.text)
+        if outcome is not None:
+            return outcome.kind, f"turn {appraisal.turn}: {outcome.reason}"
+    return "none", None
+
 @dataclass
 class LoadedSuite:
     path: Path
@@ -240,7 +253,7 @@ class SuiteRunner:
             transcript = read_transcript(job.suite.path.parent / case.learner.transcript)
             dynamics = replay_dynamics(transcript, persona, self.reader, difficulty=difficulty)
             appraisals, initial = dynamics.trajectory, dynamics.initial
-            run.outcome = "none"
+            run.outcome, run.ending = replayed_outcome(persona, appraisals)
         else:
             session = await self._converse(job, difficulty, defaults.max_turns)
             transcript = session.transcript()
@@ -264,15 +277,19 @@ class SuiteRunner:
 
     async def _grade(self, run: CaseRun, job: CaseJob, transcript: Transcript, appraisals, judge_model, judge_spec,
                      samples: int) -> None:
+        from ..grader_directed import clamp_to_offline, flag_grader_directed
+
         rubric = load_rubric(job.persona.rubric or "default")
         if appraisals and not any(a.reading.codes for a in appraisals):
             appraisals = None  # read live by phrase rules only: grading reads the turns again with the coder
         # The coder is CPU work: off the event loop, so other cases keep talking meanwhile.
         offline = await asyncio.to_thread(offline_scorecard, transcript, rubric, job.persona, self.reader, appraisals)
+        offline = flag_grader_directed(offline, transcript)  # the same flags and cap as `Grader.grade`
         run.offline_scores = {**{k: v.score for k, v in offline.criteria.items()}, "overall": offline.overall}
         card = offline
         if judge_model is not None:
-            card = await Judge(judge_model, judge_spec, rubric).grade(transcript, job.persona, samples=samples)
+            judged = await Judge(judge_model, judge_spec, rubric).grade(transcript, job.persona, samples=samples)
+            card = clamp_to_offline(judged, offline, transcript, rubric)
             card.flags += cross_check(card, offline)
         run.scorecard = card.contract()
         run.scores = {**{k: v.score for k, v in card.criteria.items()}, "overall": card.overall}

@@ -16,6 +16,7 @@ HINT_WORDS = {
     Behaviour.TOPIC_SHIFT: "changed the subject", Behaviour.IGNORING_CONCERN: "passed over a concern",
     Behaviour.PUSHING_AGENDA: "pushed your agenda", Behaviour.UNSOLICITED_ADVICE: "unsolicited advice",
     Behaviour.JUDGMENT: "judgment", Behaviour.JARGON: "jargon", Behaviour.HOLLOW_FLATTERY: "hollow flattery",
+    Behaviour.GRADER_DIRECTED: "spoke to the grader, not to them",
 }
 BARS = (("trust", "Trust", "#0072B2"), ("openness", "Openness", "#E69F00"), ("engagement", "Engagement", "#009E73"))
 

@@ -15,16 +15,23 @@ import numpy as np
 
 from .advice_consent import asks_for_advice, asks_permission
 from .codes import TurnCodes, TurnProbabilities
-from .features import pair_features
+from .features import pair_features, specificity_inputs
+from .grader_directed import is_grader_directed
 from .heads import LinearHead, load_heads
+from .lexical import cue_count
 from .ngrams import NgramTfidf
-from .questions import classify_turn
+from .praise import affirming_words, hollow_praise, stock_question
+from .questions import classify_sentence, classify_turn, split_sentences
+from .relation import grounding, lexical_fit, parroting, shared_content, specificity
 
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "coder.npz"
 LEVELS = np.array([0.0, 1.0, 2.0], dtype=np.float32)
 SUGGESTION_LABEL = "Providing Suggestions"
 AFFIRMATION_LABEL = "Affirmation and Reassurance"
 REFLECTION_LABELS = ("none", "simple", "complex")
+# A reflection that shares fewer than two content words with what they said must mean something close to it (cosine).
+RELATED = 0.35
+RELATED_WITH_A_WORD = 0.25  # one shared word ("first", "time") is often chance; with some closeness in meaning it is not
 # Pairs per internal chunk: bounds memory of the feature matrix for long batches.
 CHUNK = 512
 
@@ -37,16 +44,33 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def empathy_score(er: np.ndarray, ip: np.ndarray, ex: np.ndarray, reflection: np.ndarray) -> np.ndarray:
+def empathy_score(
+    er: np.ndarray, ip: np.ndarray, ex: np.ndarray, reflection: np.ndarray, specific: np.ndarray | None = None
+) -> np.ndarray:
     """1 + 4 * (E[ER] + max(E[IP], E[reflection]) + E[EX]) / 6: the EPITOME 0..6 total rescaled to 1..5.
 
     Each argument holds (n, 3) probabilities over levels 0/1/2 (reflection: none/simple/complex).
     A reflection is communicated understanding, which EPITOME's Reddit-trained IP head misses
-    in MI-style wording, so the reflection level stands in when it is higher.
+    in MI-style wording, so the reflection level stands in when it is higher. `specific` (0..1 per row)
+    discounts warmth and understanding that would fit any conversation: a stock "I understand how you
+    feel" communicates less understanding than a reply that could only follow what they said.
     """
     understanding = np.maximum(ip @ LEVELS, reflection @ LEVELS)
-    total = er @ LEVELS + understanding + ex @ LEVELS
+    warmth = er @ LEVELS
+    if specific is not None:
+        understanding = understanding * (0.35 + 0.65 * specific)
+        warmth = warmth * (0.6 + 0.4 * specific)
+    total = warmth + understanding + ex @ LEVELS
     return 1.0 + 4.0 * total / 6.0
+
+
+def _reflection_level(probabilities: np.ndarray, cut: float | None) -> int:
+    """0 none / 1 simple / 2 complex: a reflection when P(simple or complex) reaches the trained cut-off."""
+    if cut is None:  # weights from before the cut-off was trained
+        return int(probabilities.argmax())
+    if 1.0 - float(probabilities[0]) < cut:
+        return 0
+    return 1 if probabilities[1] >= probabilities[2] else 2
 
 
 class BehaviourCoder:
@@ -59,6 +83,8 @@ class BehaviourCoder:
         self.manifest = manifest
         self.thresholds: dict[str, float] = manifest["thresholds"]
         self.tfidf = NgramTfidf([str(t) for t in arrays["ngram_vocabulary"]], arrays["ngram_idf"])
+        # Other people's turns: a reply that fits them as well as its own context is not specific.
+        self.bank = arrays["bank"].astype(np.float32) if "bank" in arrays else None
         self._ngram_heads = [h for h in heads.values() if h.ngram_weights is not None]
         self._ngram_block = np.hstack([h.ngram_weights for h in self._ngram_heads]) if self._ngram_heads else None
         if embedder.dim != manifest["embedding_dim"]:
@@ -79,9 +105,11 @@ class BehaviourCoder:
         return contexts, responses
 
     def _head_outputs(self, pairs: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
-        """Every head's output for a chunk of pairs."""
+        """Every head's output for a chunk of pairs, plus the specificity inputs ("gap", "rank")."""
         contexts, responses = self._embed_pairs(pairs)
-        features = pair_features(contexts, responses, pairs)
+        features = pair_features(contexts, responses, pairs, self.bank)
+        gap, rank = specificity_inputs(contexts, responses, pairs, self.bank)
+        own = np.einsum("ij,ij->i", contexts, responses)
         ngram_scores: dict[str, np.ndarray] = {}
         if self._ngram_block is not None:
             projected = self.tfidf.project([r for _, r in pairs], self._ngram_block)
@@ -90,7 +118,8 @@ class BehaviourCoder:
                 width = head.weights.shape[1]
                 ngram_scores[head.name] = projected[:, start : start + width]
                 start += width
-        return {name: head(features, ngram_scores.get(name)) for name, head in self.heads.items()}
+        out = {name: head(features[:, : head.weights.shape[0]], ngram_scores.get(name)) for name, head in self.heads.items()}
+        return {**out, "gap": gap, "rank": rank, "own": own}
 
     def analyse_batch(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[TurnCodes, TurnProbabilities]]:
         """Codes plus the probabilities behind them, for every (context, response) pair."""
@@ -101,25 +130,58 @@ class BehaviourCoder:
         for start in range(0, len(pairs), CHUNK):
             chunk = [(c or "", r or "") for c, r in pairs[start : start + CHUNK]]
             out = self._head_outputs(chunk)
-            empathy = empathy_score(out["er"], out["ip"], out["ex"], out["reflection"])
             for i, (context, response) in enumerate(chunk):
+                grounded = grounding(context, response)
+                specific = specificity(float(out["rank"][i]), float(out["gap"][i]), lexical_fit(context, response),
+                                       bool(context.strip()))
                 strategy = out["strategy"][i]
                 suggestion = float(strategy[suggestion_column])
                 affirmation = float(strategy[affirmation_column])
                 requested = asks_for_advice(context)
                 permission = asks_permission(response)
-                reflection = int(out["reflection"][i].argmax())
+                reflection = _reflection_level(out["reflection"][i], self.thresholds.get("reflection"))
+                parrot = parroting(context, response)
+                suggests = suggestion >= self.thresholds["suggestion"] and (
+                    cue_count("advice", response) > 0 or suggestion >= 0.6
+                )
+                shared = shared_content(context, response)
+                close = float(out["own"][i])
+                carries = shared >= 2 or close >= RELATED or (shared == 1 and close >= RELATED_WITH_A_WORD)
+                if reflection and context.strip() and not parrot and (not carries or (suggests and grounded == 0.0)):
+                    # Carries nothing of theirs: a stem, a topic in common or advice on it is not a reflection.
+                    reflection = 0
+                if parrot:
+                    reflection = 1  # near-verbatim repetition is at most a simple reflection
+                hollow = hollow_praise(response, specific, grounded)
+                questions = [s for s in split_sentences(response) if classify_sentence(s) != "none"]
+                stock = bool(questions) and all(stock_question(q) for q in questions)
+                # The reflection decided above (after the relation rules) stands in for the head's probabilities.
+                empathy = float(empathy_score(
+                    out["er"][i : i + 1], out["ip"][i : i + 1], out["ex"][i : i + 1],
+                    np.eye(3, dtype=np.float32)[[reflection]], np.array([specific], np.float32),
+                )[0])
                 codes = TurnCodes(
                     emotional_reaction=int(out["er"][i].argmax()),
-                    # A simple / complex reflection is weak / strong interpretation in EPITOME's terms.
-                    interpretation=max(int(out["ip"][i].argmax()), reflection),
+                    # A complex reflection communicates understanding (at least weak IP). A simple one need not: with
+                    # the three-corpus reflection head it fires on a third of Reddit replies EPITOME's raters coded IP 0.
+                    interpretation=max(int(out["ip"][i].argmax()), reflection - 1),
                     exploration=int(out["ex"][i].argmax()),
                     reflection=REFLECTION_LABELS[reflection],
                     question=classify_turn(response),
-                    affirmation=affirmation >= self.thresholds["affirmation"],
-                    advice=suggestion >= self.thresholds["suggestion"] and not requested and not permission,
+                    # An affirmation names a strength or effort of theirs: the wording, and either the ESConv head or a
+                    # reply specific to what they said (the head alone also fires on reassurance and on reflections).
+                    affirmation=affirming_words(response) and not hollow
+                    and (affirmation >= self.thresholds["affirmation"] or specific >= 0.5),
+                    advice=suggests and not requested and not permission,
                     uptake=float(out["uptake"][i]),
-                    empathy=float(np.clip(empathy[i], 1.0, 5.0)),
+                    empathy=float(np.clip(empathy, 1.0, 5.0)),
+                    specificity=round(specific, 4),
+                    parroting=parrot,
+                    hollow_praise=hollow,
+                    grader_directed=is_grader_directed(response),
+                    advice_with_permission=suggests and (requested or permission),
+                    question_follows=bool(questions) and not stock and (grounded > 0 or specific >= 0.5),
+                    stock_question=stock,
                 )
                 probabilities = TurnProbabilities(
                     emotional_reaction=tuple(float(p) for p in out["er"][i]),

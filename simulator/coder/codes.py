@@ -20,7 +20,7 @@ class TurnCodes(BaseModel):
     )
     interpretation: Level = Field(
         description="EPITOME IP: 0 none, 1 weak, 2 strong communication of understanding of the other's feelings "
-        "or experience (at least 1 for a simple and 2 for a complex reflection)."
+        "or experience (at least 1 for a complex reflection)."
     )
     exploration: Level = Field(
         description="EPITOME EX: 0 none, 1 weak, 2 strong exploration of feelings or experiences not yet stated."
@@ -37,7 +37,32 @@ class TurnCodes(BaseModel):
         description="How far the turn builds on what the other just said (0 ignores it, 1 takes it up)."
     )
     empathy: Annotated[float, Field(ge=1.0, le=5.0)] = Field(
-        description="1 + 4 * (E[ER] + max(E[IP], E[reflection]) + E[EX]) / 6 from the heads' probabilities."
+        description="1 + 4 * (E[ER] + max(E[IP], E[reflection]) + E[EX]) / 6 from the heads' probabilities, "
+        "with warmth and understanding discounted when the reply would fit any context (low specificity)."
+    )
+    specificity: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.5,
+        description="How far the reply fits this context rather than any context: its similarity to what they said "
+        "against its similarity to other people's turns, and the share of its own words that come from theirs "
+        "(0.5 when there is no context).",
+    )
+    parroting: bool = Field(
+        default=False, description="Repeats their words near-verbatim with little of its own (at most a simple reflection)."
+    )
+    hollow_praise: bool = Field(
+        default=False, description="Generic praise or a platitude that points at nothing they did, said or are."
+    )
+    grader_directed: bool = Field(
+        default=False, description="Contains text aimed at the grader or the model; it earns nothing and is flagged."
+    )
+    advice_with_permission: bool = Field(
+        default=False, description="Gives suggestions after they asked for advice or after asking permission."
+    )
+    question_follows: bool = Field(
+        default=False, description="Asks a question that follows from what they said (false when there is no question)."
+    )
+    stock_question: bool = Field(
+        default=False, description="Asks a stock question that fits any context ('Tell me more', 'How does that make you feel?')."
     )
 
 

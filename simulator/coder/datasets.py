@@ -1,4 +1,4 @@
-"""Readers for the four human-annotated corpora the coder is trained and checked on.
+"""Readers for the human-annotated corpora the coder is trained and checked on.
 
 The corpora live outside the repo (`../shared/datasets/`, see its README and SOURCE.md files);
 they are read, never copied. Each record carries the group id that `splits` uses.
@@ -220,3 +220,65 @@ def iter_support_turns(conversations: list[SupportConversation]) -> Iterator[tup
     for conversation in conversations:
         for turn in conversation.turns:
             yield conversation.conversation_id, turn
+
+
+@dataclass(frozen=True)
+class TalkMove:
+    """A teacher sentence straight after a student sentence, with the teacher talk-move code (1-9)."""
+
+    transcript_id: str
+    student: str
+    teacher: str
+    code: int
+
+
+@dataclass(frozen=True)
+class DialogueAct:
+    """A DailyDialog turn with the turn before it and its act (1 inform, 2 question, 3 directive, 4 commissive)."""
+
+    dialogue_id: str
+    previous: str
+    text: str
+    act: int
+
+
+CORPUS_FILES = {
+    "talkmoves": Path("talkmoves") / "talkmoves_sentences.csv",
+    "dailydialog": Path("dailydialog") / "dailydialog_utterances.csv",
+}
+
+
+def available(data_dir: Path, corpus: str) -> bool:
+    """True when an optional corpus (TalkMoves, DailyDialog) is present; checks and training skip it otherwise."""
+    return (data_dir / CORPUS_FILES[corpus]).is_file()
+
+
+def read_talkmoves(data_dir: Path) -> list[TalkMove]:
+    """Teacher sentences that follow a student sentence in the same transcript (the authors' pair setting)."""
+    moves: list[TalkMove] = []
+    previous: dict[str, str] | None = None
+    with open(data_dir / "talkmoves" / "talkmoves_sentences.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            same = previous is not None and previous["transcript_id"] == row["transcript_id"]
+            if same and previous["role"] == "S" and row["role"] == "T" and row["teacher_code"].isdigit():
+                moves.append(TalkMove(row["transcript_id"], previous["sentence"].strip(), row["sentence"].strip(),
+                                      int(row["teacher_code"])))
+            previous = row
+    return moves
+
+
+def read_dailydialog(data_dir: Path) -> list[DialogueAct]:
+    """Every DailyDialog turn after the first, deduplicated by dialogue text (the corpus repeats dialogues)."""
+    dialogues: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    with open(data_dir / "dailydialog" / "dailydialog_utterances.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            dialogues.setdefault((row["split"], row["dialogue_idx"]), []).append((row["text"].strip(), int(row["act"])))
+    acts: list[DialogueAct] = []
+    seen: set[str] = set()
+    for turns in dialogues.values():
+        key = hashlib.sha256("\n".join(t for t, _ in turns).encode()).hexdigest()[:16]
+        if key in seen:
+            continue
+        seen.add(key)
+        acts.extend(DialogueAct(key, turns[i - 1][0], turns[i][0], turns[i][1]) for i in range(1, len(turns)))
+    return acts

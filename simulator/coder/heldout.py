@@ -124,6 +124,29 @@ def _esconv(coder: BehaviourCoder, data_dir: Path) -> dict[str, Any]:
     return result
 
 
+def reflection_corpora(coder: BehaviourCoder, data_dir: Path, only: str | None = None) -> dict[str, Any]:
+    """Reflection (simple or complex) vs none: F1, precision, recall per corpus on its held-out rows."""
+    from .reflection_data import reflection_sources
+
+    result: dict[str, Any] = {}
+    for corpus, rows in reflection_sources(data_dir, "heldout").items():
+        if only is not None and corpus != only:
+            continue
+        codes = coder.code_batch([(c, r) for c, r, _, _ in rows])
+        truth = [label > 0 for _, _, label, _ in rows]
+        predicted = [c.reflection != "none" for c in codes]
+        tp = sum(t and p for t, p in zip(truth, predicted))
+        result[corpus] = {
+            "n": len(rows),
+            "f1": binary_f1(truth, predicted),
+            "precision": tp / max(sum(predicted), 1),
+            "recall": tp / max(sum(truth), 1),
+            "accuracy_3way": accuracy([label for _, _, label, _ in rows],
+                                      [("none", "simple", "complex").index(c.reflection) for c in codes]),
+        }
+    return result
+
+
 def evaluate_heldout(coder: BehaviourCoder, data_dir: Path) -> dict[str, Any]:
     """All held-out agreement numbers for `coder`, keyed by dataset."""
     return {
@@ -131,4 +154,5 @@ def evaluate_heldout(coder: BehaviourCoder, data_dir: Path) -> dict[str, Any]:
         "uptake_ncte": _uptake(coder, data_dir),
         "pair": _pair(coder, data_dir),
         "esconv": _esconv(coder, data_dir),
+        "reflection_by_corpus": reflection_corpora(coder, data_dir),
     }

@@ -97,3 +97,8 @@ def lexical_features(context: str, response: str) -> np.ndarray:
     ]
     values += [min(len(p.findall(response)), 3) for p in _CUE_PATTERNS.values()]
     return np.asarray(values, dtype=np.float32)
+
+
+def cue_count(name: str, text: str) -> int:
+    """How many times one of the `_CUES` word lists ("advice", "affirmation", ...) occurs in `text`."""
+    return len(_CUE_PATTERNS[name].findall(text))

@@ -22,8 +22,9 @@ _FILLER = re.compile(
     re.IGNORECASE,
 )
 _ELABORATION_REQUEST = re.compile(
-    r"^(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?"
-    r"(?:tell\s+me\s+(?:more|about|what|how|why|a\s+(?:bit|little))|say\s+more|describe|explain|"
+    r"^(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|(?:do|would)\s+you\s+(?:want|like|mind)\s+(?:to\s+)?|"
+    r"please\s+)?"
+    r"(?:tell\s+(?:me|us)\s+(?:more|about|what|how|why|a\s+(?:bit|little))|say\s+more|describe|explain|"
     r"walk\s+me\s+through|help\s+me\s+understand|share\s+(?:more|what|how|a\s+bit)|talk\s+(?:to\s+me\s+)?about|"
     r"elaborate|expand\s+on|give\s+me\s+an?\s+example)\b",
     re.IGNORECASE,
@@ -32,8 +33,9 @@ _OPEN_WH = re.compile(r"^(?:what|why|how|in\s+what\s+way|what's|whats|how's|hows
 # Wh-questions that ask for one short fact are closed in MITI terms.
 _CLOSED_WH = re.compile(
     r"^(?:who|whom|whose|when|where|which|"
-    r"how\s+(?:many|much|often|long|old|far|soon|tall|big|late|early)|"
-    r"what\s+(?:time|day|date|year|month|age|dose|dosage|number|grade|size|colou?r)\b|"
+    r"how\s+(?:many|much|often|long|old|far|soon|tall|big|late|early|wide|high|heavy|deep|fast|large|small|close)|"
+    r"what\s+(?:time|day|date|year|month|age|dose|dosage|number|grade|size|colou?r|kind|type|sort)\b|"
+    r"what(?:'s|\s+is|\s+are|\s+would)?\s+(?:\d|one|two|three|four|five|six|seven|eight|nine|ten)\b|"
     r"what\s+is\s+your\s+name|are|is|am|was|were|do|does|did|have|has|had|can|could|will|would|"
     r"should|shall|may|might|must|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|haven't|hasn't|"
     r"can't|couldn't|won't|wouldn't|shouldn't|any|anything|anyone|ever|right|true|really|you)\b",
@@ -51,9 +53,16 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCES.split(text.strip()) if s.strip()]
 
 
+# "…, can you tell me?" after a wh-clause only hands the question over; the wh-clause carries it.
+_BARE_REQUEST = re.compile(r"^(?:(?:can|could|would|will)\s+you|do\s+you\s+know)(?:\s+(?:tell|say|explain|remember))?"
+                           r"(?:\s+(?:me|us))?\W*$", re.IGNORECASE)
+
+
 def _question_clause(sentence: str) -> str:
     """The clause that carries the question: the last comma-separated part that starts like one."""
     clauses = [c.strip() for c in re.split(r"[,;:\u2014\u2013]|\s-\s", sentence) if c.strip()]
+    if len(clauses) > 1 and _BARE_REQUEST.match(_FILLER.sub("", clauses[-1])):
+        clauses = clauses[:-1]
     for clause in reversed(clauses):
         stripped = _FILLER.sub("", clause)
         if _OPEN_WH.match(stripped) or _CLOSED_WH.match(stripped) or _ELABORATION_REQUEST.match(stripped):

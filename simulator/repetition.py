@@ -1,0 +1,82 @@
+"""Repetition: the same formula, stem or question reused across a learner's turns earns less each time.
+
+A learner who answers every line with "I understand how you feel" or asks "Tell me more" turn after
+turn is reciting, not listening. Both the persona's reaction (appraisal) and the scorecard (evals.offline)
+discount a turn by its `freshness`: 1.0 for a turn whose sentences are new, lower for each sentence said
+before in nearly the same words (strong decay) or opened with a stem already used (mild decay).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_WORD = re.compile(r"[a-z0-9']+")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+# Openers people teach as formulas; reused with new content they wear thin, but far more slowly than a copy.
+_STEMS = re.compile(
+    r"^(?:so,?\s+|and\s+|well,?\s+|okay,?\s+|ok,?\s+)?("
+    r"it (?:sounds|seems|feels) (?:like|as if|as though)|sounds like|seems like|"
+    r"so (?:you're|you are) saying|what i'?m hearing(?: is)?|i hear (?:you|that)|i hear what you(?:'re| are) saying|"
+    r"i (?:totally |completely |really )?understand(?: how you feel| that| where you're coming from)?|"
+    r"i can (?:see|imagine|understand)|that must (?:be|have been)|i'?m (?:so )?sorry (?:to hear|that|you)|"
+    r"you(?:'re| are) feeling|you feel|it must (?:be|have been)|"
+    r"tell me more|can you (?:tell|say) (?:me )?more|how does (?:that|this|it) make you feel|how do you feel about|"
+    r"what (?:else|are you not telling me)|great (?:question|point)|that'?s (?:great|amazing|wonderful|awesome)"
+    r")\b",
+    re.IGNORECASE,
+)
+COPY_DECAY = 0.45  # a sentence said before in nearly the same words
+STEM_DECAY = 0.8  # a sentence opened with a formula used before, with new content
+NEAR_COPY = 0.7  # word-set Jaccard at which two sentences count as the same words
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a turn (split after . ! ? and at line breaks)."""
+    return [s.strip() for s in _SENTENCES.split(text.strip()) if s.strip()]
+
+
+def _words(sentence: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(sentence.lower().replace("’", "'")))
+
+
+def stem(sentence: str) -> str | None:
+    """The stock opener a sentence starts with ("it sounds like", "tell me more", ...), normalised."""
+    match = _STEMS.match(sentence.strip().strip("\"'“”"))
+    return " ".join(_WORD.findall(match.group(1).lower())) if match else None
+
+
+def _same_words(a: frozenset[str], b: frozenset[str]) -> bool:
+    return bool(a) and bool(b) and len(a & b) / len(a | b) >= NEAR_COPY
+
+
+def sentence_repeats(text: str, earlier: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(sentence, earlier near-copies, earlier uses of its stem) for each sentence of `text`."""
+    before = [s for turn in earlier for s in sentences(turn)]
+    before_words = [_words(s) for s in before]
+    before_stems = [stem(s) for s in before]
+    out = []
+    for sentence in sentences(text):
+        words, opener = _words(sentence), stem(sentence)
+        copies = sum(_same_words(words, w) for w in before_words)
+        stems = sum(opener is not None and opener == s for s in before_stems)
+        out.append((sentence, copies, stems))
+    return out
+
+
+def freshness(text: str, earlier: Sequence[str]) -> float:
+    """1.0 for a turn whose every sentence is new; less for each sentence repeated from `earlier` learner turns."""
+    rows = sentence_repeats(text, earlier)
+    if not rows:
+        return 1.0
+    factors = [COPY_DECAY**copies if copies else STEM_DECAY**stems for _, copies, stems in rows]
+    return sum(factors) / len(factors)
+
+
+def repeated_formula(text: str, earlier: Sequence[str]) -> str | None:
+    """The most repeated sentence or stem of `text`, for the reason shown to the learner (None if all fresh)."""
+    rows = [(s, c, k) for s, c, k in sentence_repeats(text, earlier) if c or k]
+    if not rows:
+        return None
+    sentence, copies, stems = max(rows, key=lambda r: (r[1], r[2]))
+    return sentence if copies else (stem(sentence) or sentence)
