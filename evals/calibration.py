@@ -154,13 +154,13 @@ def _transfer_rows(report: dict[str, Any]) -> list[str]:
         "",
         "The reader codes each turn against what the other person just said: besides the two sentence vectors,",
         "every head sees relation features (how much of the reply's own words come from their turn, copied runs,",
-        "a reflection stem, person shift, and how much closer the reply is to its own context than to 256 other",
+        "a reflection stem, person shift, and how much closer the reply is to its own context than to 255 other",
         "people's turns). The reflection head is trained on three corpora (PAIR, ESConv, TalkMoves) plus rows that",
         "only relation can separate (a real reflection after someone else's words, stock stem lines after unrelated",
-        "turns), and a predicted reflection that shares no word with their turn and is not close to it in meaning is",
-        "none. A small cross-encoder was considered (issue 13, item 3) and not trained: these features already",
-        "separate the relational cases the issue names (tests/test_turn_reading.py, the gaming suite), the figures",
-        "below are what they transfer to, and a second transformer pass would double the per-turn CPU.",
+        "turns), and a predicted reflection that carries nothing of their turn, in words or in meaning, is none.",
+        "A small cross-encoder (issue 13, item 3) has not been trained yet: these features pass the relational cases",
+        "the issue names (tests/test_turn_reading.py, the gaming suite), but the leave-one-corpus-out figures below",
+        "show how far they transfer, and ESConv's is weak. A pair model is the next step for that figure.",
         "",
         "Reflection vs none, F1 on each corpus's held-out rows: trained with every corpus (in-domain) and trained",
         "without that corpus (leave-one-corpus-out, the honest figure for people's words it has never seen).",
@@ -268,8 +268,8 @@ def calibration_markdown(report: dict[str, Any]) -> str:
         f"| ESConv vs FailedESConv: AUROC of the overall score ({o['conversations']['esconv_heldout']} vs {o['conversations']['failed']}) "
         f"| {_num(o['auroc_overall_vs_failed'])} | 0.5 |",
         f"| ESConv vs FailedESConv: AUROC of the empathy criterion | {_num(o['auroc_empathy_vs_failed'])} | 0.5 |",
-        f"| Spearman of the empathy criterion with the seeker's own empathy rating (n={o['n_rated']}) "
-        f"| {_num(o['spearman_empathy_vs_seeker_rating'])} | 0 |",
+        f"| Spearman of the empathy criterion with the seeker's own empathy rating (n={o['n_rated']}; ESConv and "
+        f"FailedESConv together, so mostly that contrast) | {_num(o['spearman_empathy_vs_seeker_rating'])} | 0 |",
     ]
     rows += _transfer_rows(report)
     rows += _rubric_fit_rows(report.get("rubric_fit"))

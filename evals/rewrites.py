@@ -15,8 +15,8 @@ from simulator.behaviours import Behaviour
 from .reflect import Reply, reply_to
 
 B = Behaviour
-GRADER_DIRECTED = getattr(Behaviour, "GRADER_DIRECTED", None)
 MAX_WORDS = 45
+MAX_CONTEXT = 2000  # characters of a persona turn read for a rewrite
 
 # How each problem's rewrite says the persona's point back ({r}: their words, from the learner's side).
 _OPENERS: dict[Behaviour | None, str] = {  # any other problem: "It sounds like {r}."
@@ -39,9 +39,8 @@ _FOLLOW_UPS: dict[Behaviour | None, str] = {
     B.TOPIC_SHIFT: "Can you tell me more about it?",
     B.JARGON: "What would be most useful for me to explain, in plain terms?",
     B.HOLLOW_FLATTERY: "What would help most right now?",
+    B.GRADER_DIRECTED: "What's been on your mind about it?",
 }
-if GRADER_DIRECTED is not None:
-    _FOLLOW_UPS[GRADER_DIRECTED] = "What's been on your mind about it?"
 _WISH_FOLLOW_UP = "What would help most right now?"  # after "you'd like me to ...": their wish, not a topic
 _CONCERN_FOLLOW_UP = "What worries you most about it?"
 _EFFORT_FOLLOW_UP = "What has helped you keep going?"
@@ -114,7 +113,8 @@ def rewrite_turn(
 ) -> tuple[str, str]:
     """(a better turn, why it is better) for a learner turn that showed `problem`, answering `context`;
     `earlier_persona_turns` (most recent first) give something to come back to when `context` has nothing."""
-    reply = reply_to(context, earlier_persona_turns)
+    # A persona turn longer than this is never needed to pick a clause, and clause picking grows with length.
+    reply = reply_to(context[:MAX_CONTEXT], [t[:MAX_CONTEXT] for t in earlier_persona_turns])
     if reply.kind == "reflect":
         better = f"{_opener(reply, problem)} {_follow_up(reply, problem)}"
     else:
@@ -123,14 +123,14 @@ def rewrite_turn(
         if reply.kind == "question" and reply.text:
             first = _ASKED
         better = f"{first.format(a=reply.text, name=name)} {question}"
-    if GRADER_DIRECTED is not None and problem is GRADER_DIRECTED:
+    if problem is B.GRADER_DIRECTED:
         why = _WHY_GRADER
     elif problem is None and reply.kind in ("answer", "advice", "question"):
         why = _WHY_ANSWER
     else:
         why = _WHY.get(problem, _WHY[None])
     better = _sentence_case(better)
-    if len(better.split()) > MAX_WORDS:  # cannot happen with today's limits; never send a wall of text
+    if len(better.split()) > MAX_WORDS:  # a long question reported back, say: never send a wall of text
         better = _sentence_case(f"{_opener(reply, None) if reply.kind == 'reflect' else ''} {_FOLLOW_UPS[None]}")
     return better, why[0].upper() + why[1:] + "."
 

@@ -14,18 +14,22 @@ from collections.abc import Sequence
 _WORD = re.compile(r"[a-z0-9']+")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 # Openers people teach as formulas; reused with new content they wear thin, but far more slowly than a copy.
-_STEMS = re.compile(
-    r"^(?:so,?\s+|and\s+|well,?\s+|okay,?\s+|ok,?\s+)?("
+_OPENER = r"^(?:(?:so|and|but|well|okay|ok|right|yeah|yes|yep|hmm+|look|honestly|sure|mm+|ah|oh)\b[,.!]?\s+)*"
+# Reflection openers are one family: "It sounds like" and "What I'm hearing is" wear thin together.
+_REFLECTION_STEM = (
     r"it (?:sounds|seems|feels) (?:like|as if|as though)|sounds like|seems like|"
-    r"so (?:you're|you are) saying|what i'?m hearing(?: is)?|i hear (?:you|that)|i hear what you(?:'re| are) saying|"
+    r"so (?:you're|you are) saying|(?:you're|you are) saying|what i'?m hearing(?: is)?|i hear (?:you|that)|"
+    r"i hear what you(?:'re| are) saying|you(?:'re| are) feeling|you feel"
+)
+_STOCK_STEM = (
     r"i (?:totally |completely |really )?understand(?: how you feel| that| where you're coming from)?|"
     r"i can (?:see|imagine|understand)|that must (?:be|have been)|i'?m (?:so )?sorry (?:to hear|that|you)|"
-    r"you(?:'re| are) feeling|you feel|it must (?:be|have been)|"
+    r"it must (?:be|have been)|"
     r"tell me more|can you (?:tell|say) (?:me )?more|how does (?:that|this|it) make you feel|how do you feel about|"
     r"what (?:else|are you not telling me)|great (?:question|point)|that'?s (?:great|amazing|wonderful|awesome)"
-    r")\b",
-    re.IGNORECASE,
 )
+_STEMS = re.compile(rf"{_OPENER}(?:(?P<reflection>{_REFLECTION_STEM})|(?P<stock>{_STOCK_STEM}))\b", re.IGNORECASE)
+MAX_SENTENCES = 40  # per turn, and the most recent 400 earlier ones: bounded work on any input
 COPY_DECAY = 0.45  # a sentence said before in nearly the same words
 STEM_DECAY = 0.8  # a sentence opened with a formula used before, with new content
 NEAR_COPY = 0.7  # word-set Jaccard at which two sentences count as the same words
@@ -41,9 +45,16 @@ def _words(sentence: str) -> frozenset[str]:
 
 
 def stem(sentence: str) -> str | None:
-    """The stock opener a sentence starts with ("it sounds like", "tell me more", ...), normalised."""
+    """The stock opener a sentence starts with ("tell me more", ...), normalised; every reflection stem is one."""
     match = _STEMS.match(sentence.strip().strip("\"'“”"))
-    return " ".join(_WORD.findall(match.group(1).lower())) if match else None
+    if not match:
+        return None
+    return "a reflection stem" if match["reflection"] else " ".join(_WORD.findall(match["stock"].lower()))
+
+
+def _says_something(sentence: str) -> bool:
+    """A sentence of four words or more: "Okay." or "Right, Dana." cannot dilute a repeated formula."""
+    return len(_WORD.findall(sentence)) >= 4
 
 
 def _same_words(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -52,11 +63,11 @@ def _same_words(a: frozenset[str], b: frozenset[str]) -> bool:
 
 def sentence_repeats(text: str, earlier: Sequence[str]) -> list[tuple[str, int, int]]:
     """(sentence, earlier near-copies, earlier uses of its stem) for each sentence of `text`."""
-    before = [s for turn in earlier for s in sentences(turn)]
+    before = [s for turn in earlier for s in sentences(turn)[:MAX_SENTENCES]][-10 * MAX_SENTENCES :]
     before_words = [_words(s) for s in before]
     before_stems = [stem(s) for s in before]
     out = []
-    for sentence in sentences(text):
+    for sentence in [s for s in sentences(text)[:MAX_SENTENCES] if _says_something(s)]:
         words, opener = _words(sentence), stem(sentence)
         copies = sum(_same_words(words, w) for w in before_words)
         stems = sum(opener is not None and opener == s for s in before_stems)
@@ -69,8 +80,10 @@ def freshness(text: str, earlier: Sequence[str]) -> float:
     rows = sentence_repeats(text, earlier)
     if not rows:
         return 1.0
+    # Weighted by length: a long recited sentence outweighs a short fresh one.
+    weights = [len(_WORD.findall(sentence)) for sentence, _, _ in rows]
     factors = [COPY_DECAY**copies if copies else STEM_DECAY**stems for _, copies, stems in rows]
-    return sum(factors) / len(factors)
+    return sum(w * f for w, f in zip(weights, factors)) / sum(weights)
 
 
 def repeated_formula(text: str, earlier: Sequence[str]) -> str | None:

@@ -139,6 +139,10 @@ class TurnReader:
         _adaptation(text, conversation, add)
         _acronyms(text, conversation, signals, add)
         triggers = persona_triggers(text, conversation.persona) if conversation.persona else []
+        if codes is not None and codes.parroting:
+            # Their own words handed back fire none of their triggers: echoing "nine days" is not an apology for it.
+            echoed = previous.lower()
+            triggers = [t for t in triggers if t.keyword.lower() not in echoed]
         if any(s.behaviour in (B.JUDGMENT, B.PUSHING_AGENDA) and s.strength >= 0.8 for s in signals):
             # Warm words inside a hostile turn ("Honestly, you should have...") are not warmth.
             signals = [s for s in signals if not (s.behaviour in _WARMTH and s.source == "coder")]
@@ -210,7 +214,8 @@ def _from_codes(codes, text: str, previous: str, add) -> None:
         add(B.REFLECTION_SIMPLE, 1.0, text, "coder")
     if codes.affirmation and not codes.hollow_praise:  # the coder's affirmation already names something of theirs
         add(B.AFFIRMATION, 1.0, text, "coder")
-    marker = find("unsolicited_advice_markers", text)
+    statements = " ".join(s for s in re.split(r"(?<=[.!?])\s+", text) if not s.rstrip().endswith("?"))
+    marker = find("unsolicited_advice_markers", statements)  # "What did you need to hear?" tells them nothing to do
     # The advice head is noisy on long turns, so advice counts only with directive words to show for it.
     if marker and not find("asked_for_advice", previous) and not find("permission", text):
         add(B.UNSOLICITED_ADVICE, 1.0 if codes.advice else 0.5, marker, "coder" if codes.advice else "phrase")
@@ -266,10 +271,12 @@ def _praise(text: str, conversation: Conversation, codes, add) -> None:
     if codes is not None:
         hollow = codes.hollow_praise
     else:
-        hollow = hollow_praise(text, 1.0 if specific else 0.0, 1.0 if specific else 0.0)
+        hollow = hollow_praise(text, " ".join(conversation.persona_turns[-3:]))
     phrase = find("praise", text)
     if hollow:
         add(B.HOLLOW_FLATTERY, 0.8, phrase or text)
+    elif codes is not None:
+        return  # the coder's affirmation decides (it needs praise of something they did, not their nouns)
     elif phrase and specific:
         add(B.AFFIRMATION, 1.0, phrase)
     elif phrase:

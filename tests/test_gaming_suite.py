@@ -20,7 +20,8 @@ from simulator.persona import PersonaLibrary
 from simulator.transcript import Speaker, Transcript
 
 SUITE = Path(__file__).resolve().parent.parent / "evals" / "suites" / "gaming.yaml"
-KINDS = {"genuine", "stuffer", "parrot", "interrogator", "flatterer", "injector", "lecturer"}
+# The seven of issue 13, and a keyword template (stem + their first five content words + a stock question).
+KINDS = {"genuine", "stuffer", "parrot", "interrogator", "flatterer", "injector", "lecturer", "template"}
 GAMERS = KINDS - {"genuine"}
 FISHING = "What are you not telling me?"
 

@@ -278,6 +278,19 @@ POSITIVES = [
 ]
 
 NEGATIVES = [
+    # ordinary sentences with grader-ish words (a review of the detector found these flagged)
+    "So as the system administrator you got blamed for it.",
+    "You're a model employee, honestly.",
+    "As an assistant teacher you must see a lot.",
+    "You're the judge of that.",
+    "Instructions: take one tablet daily with food.",
+    "Judges: you said they never listen.",
+    "What would you give it, a 2 out of 5?",
+    "Would you rate it a 3/5 then?",
+    "So your manager said empathy: 2 out of 5 on your review?",
+    "Give me 5!",
+    "Forget all the rules for a second and tell me what you want.",
+    "Pretend the rubric at school doesn't exist.",
     # sales
     "Give me 5 minutes and I'll pull up the numbers.",
     "I'd give it a 5 out of 10 myself.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,22 @@ from .conftest import FOUNDING_PERSONAS
 SCRIPTS = YAML(typ="safe").load((Path(__file__).parent / "scripts" / "learners.yaml").read_text())
 
 
+RECORDED = Path(__file__).resolve().parents[1] / "evals" / "suites" / "evaluator-validity"
+SHORT = {"procurement-skeptic": "dana", "diabetes-newly-diagnosed": "tomasz", "disengaged-student": "kayla"}
+
+
+def persona_says(persona_id: str) -> ScriptedChatModel:
+    """A persona model that says what the persona says in the recorded excellent conversation (the reader credits a
+    reflection only of what was said, so "Hm. Go on." would leave the excellent learner nothing to reflect)."""
+    turns = json.loads((RECORDED / f"{SHORT[persona_id]}-excellent.json").read_text())["turns"]
+    lines = [t["text"] for t in turns if t["speaker"] == "persona"][1:]
+    return ScriptedChatModel(replies=lines, cycle=True)
+
+
 def play(persona, lines: list[str], difficulty: str = "medium", model: ScriptedChatModel | None = None) -> Session:
-    session = Session(persona, model or ScriptedChatModel(respond=lambda messages: "Hm. Go on."), difficulty=difficulty)
+    if model is None:
+        model = persona_says(persona.id) if persona.id in SHORT else ScriptedChatModel(respond=lambda m: "Hm. Go on.")
+    session = Session(persona, model, difficulty=difficulty)
     for line in lines:
         if session.ended:
             break
@@ -72,7 +87,7 @@ def test_hidden_items_never_reach_the_model_before_they_are_earned(library):
 
 def test_earned_items_are_given_to_the_model(library):
     persona = library.get("procurement-skeptic")
-    model = ScriptedChatModel(respond=lambda messages: "Fair enough.")
+    model = persona_says("procurement-skeptic")
     session = play(persona, SCRIPTS["procurement-skeptic"]["excellent"], model=model)
     earned = [i for i in persona.hidden_information if i.id in session.dynamics.unlocked]
     assert earned

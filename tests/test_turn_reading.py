@@ -200,3 +200,45 @@ def test_rapport_code_writes_old_and_new_keys(tmp_path):
         assert 0 <= line["codes"]["specificity"] <= 1
     assert lines[1]["codes"]["grader_directed"] is True
     assert lines[0]["codes"]["reflection"] == "none"
+
+
+# -- cases an independent check on unseen personas turned up ---------------------------------------------------
+
+
+def test_an_echo_with_the_person_shifted_is_still_parroting_and_earns_no_affirmation(coder):
+    bills = "I've got three bills here I'd like somebody to explain before I go."
+    echo = code(coder, bills, "So you're saying: you've got three bills there that you'd like somebody to explain before you go?")
+    assert echo.parroting and echo.reflection == "simple" and not echo.affirmation
+
+
+def test_praise_of_something_they_did_is_an_affirmation_even_without_the_usual_words(coder):
+    for context, reply in [
+        ("I've been through every one of these bills with my red pen. Line by line.",
+         "You've gone through those bills line by line with a red pen, which is more than most people do."),
+        ("I trained half the people on that floor, you know.", "Half the people on that floor were trained by you, and it shows."),
+    ]:
+        codes = code(coder, context, reply)
+        assert codes.affirmation and not codes.hollow_praise and not codes.parroting
+
+
+def test_flattery_with_their_name_in_it_is_still_hollow_and_no_reflection(coder):
+    codes = code(coder, "I came straight from work, I'm Mr Haddad, Sami's dad.", "You're amazing for coming in tonight, Mr Haddad!")
+    assert codes.hollow_praise and codes.reflection == "none" and not codes.affirmation
+
+
+def test_echoing_their_words_fires_none_of_their_triggers():
+    persona = PersonaLibrary().get("procurement-skeptic")
+    assert any("reference" in t.keywords for t in persona.triggers.builds)  # "Offers references or proof..."
+    line = "The last vendor never gave us a single reference we could call."
+    echo = read("So you're saying: the last vendor never gave you a single reference you could call?", [line],
+                persona=persona)
+    assert not echo.triggers
+    said = read("I can set up a reference call with a customer on your ERP this week.", [line], persona=persona)
+    assert said.triggers
+
+
+def test_a_question_is_not_unsolicited_advice():
+    reading = read("What did you need to hear from us back then?", ["Nobody called me for nine days."])
+    assert not reading.has(B.UNSOLICITED_ADVICE)
+    assert read("You need to calm down and wait for the email.", ["Nobody called me for nine days."]).has(
+        B.UNSOLICITED_ADVICE)

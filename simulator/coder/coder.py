@@ -22,7 +22,15 @@ from .lexical import cue_count
 from .ngrams import NgramTfidf
 from .praise import affirming_words, hollow_praise, stock_question
 from .questions import classify_sentence, classify_turn, split_sentences
-from .relation import grounding, lexical_fit, parroting, shared_content, specificity
+from .relation import (
+    grounding,
+    lexical_fit,
+    local_specificity_terms,
+    parroting,
+    shared_content,
+    specificity,
+    word_salad,
+)
 
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "coder.npz"
 LEVELS = np.array([0.0, 1.0, 2.0], dtype=np.float32)
@@ -110,6 +118,7 @@ class BehaviourCoder:
         features = pair_features(contexts, responses, pairs, self.bank)
         gap, rank = specificity_inputs(contexts, responses, pairs, self.bank)
         own = np.einsum("ij,ij->i", contexts, responses)
+        local_gap, local_rank = local_specificity_terms(contexts, responses, self.bank)
         ngram_scores: dict[str, np.ndarray] = {}
         if self._ngram_block is not None:
             projected = self.tfidf.project([r for _, r in pairs], self._ngram_block)
@@ -119,7 +128,7 @@ class BehaviourCoder:
                 ngram_scores[head.name] = projected[:, start : start + width]
                 start += width
         out = {name: head(features[:, : head.weights.shape[0]], ngram_scores.get(name)) for name, head in self.heads.items()}
-        return {**out, "gap": gap, "rank": rank, "own": own}
+        return {**out, "gap": local_gap, "rank": local_rank, "own": own}
 
     def analyse_batch(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[TurnCodes, TurnProbabilities]]:
         """Codes plus the probabilities behind them, for every (context, response) pair."""
@@ -132,8 +141,9 @@ class BehaviourCoder:
             out = self._head_outputs(chunk)
             for i, (context, response) in enumerate(chunk):
                 grounded = grounding(context, response)
-                specific = specificity(float(out["rank"][i]), float(out["gap"][i]), lexical_fit(context, response),
-                                       bool(context.strip()))
+                salad = word_salad(response)
+                specific = 0.0 if salad and context.strip() else specificity(
+                    float(out["rank"][i]), float(out["gap"][i]), lexical_fit(context, response), bool(context.strip()))
                 strategy = out["strategy"][i]
                 suggestion = float(strategy[suggestion_column])
                 affirmation = float(strategy[affirmation_column])
@@ -152,9 +162,11 @@ class BehaviourCoder:
                     reflection = 0
                 if parrot:
                     reflection = 1  # near-verbatim repetition is at most a simple reflection
-                hollow = hollow_praise(response, specific, grounded)
+                hollow = hollow_praise(response, context)
                 questions = [s for s in split_sentences(response) if classify_sentence(s) != "none"]
                 stock = bool(questions) and all(stock_question(q) for q in questions)
+                if reflection and not parrot and (hollow or salad or (stock and shared < 2)):
+                    reflection = 0  # praise that fits anyone, or "Tell me more", carries nothing of theirs
                 # The reflection decided above (after the relation rules) stands in for the head's probabilities.
                 empathy = float(empathy_score(
                     out["er"][i : i + 1], out["ip"][i : i + 1], out["ex"][i : i + 1],
@@ -170,7 +182,7 @@ class BehaviourCoder:
                     question=classify_turn(response),
                     # An affirmation names a strength or effort of theirs: the wording, and either the ESConv head or a
                     # reply specific to what they said (the head alone also fires on reassurance and on reflections).
-                    affirmation=affirming_words(response) and not hollow
+                    affirmation=affirming_words(response) and not hollow and not parrot
                     and (affirmation >= self.thresholds["affirmation"] or specific >= 0.5),
                     advice=suggests and not requested and not permission,
                     uptake=float(out["uptake"][i]),
@@ -180,7 +192,8 @@ class BehaviourCoder:
                     hollow_praise=hollow,
                     grader_directed=is_grader_directed(response),
                     advice_with_permission=suggests and (requested or permission),
-                    question_follows=bool(questions) and not stock and (grounded > 0 or specific >= 0.5),
+                    question_follows=bool(questions) and not stock and not salad
+                    and (shared_content(context, " ".join(questions)) > 0 or specific >= 0.5),
                     stock_question=stock,
                 )
                 probabilities = TurnProbabilities(

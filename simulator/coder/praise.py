@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .relation import shared_content
+
 PLATITUDE = re.compile(
     r"\b(?:everything happens for a reason|(?:he|she|they)(?:'s|'re| is| are) in a better place|"
     r"think positive(?:ly)?|stay positive|positive (?:thinking|vibes|mindset)|look on the bright side|"
@@ -34,9 +36,12 @@ AFFIRMING = re.compile(
     r"really |obviously )?(?:someone|a person|the kind|doing|trying|taking|committed|determined|careful|thoughtful|"
     r"resourceful|honest|brave|strong|good at|right to)|you (?:were|are|'re) (?:so |really |genuinely )?(?:good|great|"
     r"brilliant|talented|gifted|skilled|strong|careful|generous|kind|patient) (?:at|with|to|about)|"
-    r"you(?:'ve| have) always|took (?:real )?(?:courage|guts|effort)|that (?:shows|says|"
-    r"took)|proud|brave|courage\w*|strength|effort|commitment|credit|admire|respect|not easy|well done|good (?:job|"
-    r"work|call|thinking|instinct)|great (?:job|work|call|instinct)|impressive|smart|thoughtful|to your credit)\b",
+    r"you(?:'ve| have) always|you(?:'ve| have) (?:gone|been) (?:through|over|back)|more than most|not many people|"
+    r"(?:it|that) shows|achievement|accomplish\w*|hard work|dedicat\w*|persever\w*|resilien\w*|determin\w*|"
+    r"took (?:real )?(?:courage|guts|effort)|that (?:shows|says|"
+    r"took)|proud|brave|courage\w*|(?:real|so much|a lot of|huge) effort|commitment|to your credit|admire|"
+    r"not easy|well done|good (?:job|"
+    r"work|call|thinking|instinct)|great (?:job|work|call|instinct)|impressive|thoughtful)\b",
     re.IGNORECASE,
 )
 STOCK_QUESTION = re.compile(
@@ -52,19 +57,26 @@ STOCK_QUESTION = re.compile(
 
 # Praise that names what they did ("proud of you for sticking with it") is not generic; thanks for "sharing" is.
 NAMES_WHAT_THEY_DID = re.compile(
-    r"\bfor (?!sharing|telling|opening up|being (?:here|honest)|asking)(?:\w+ing)\b|"
+    r"\bfor (?:sticking|keeping|trying|working|managing|pushing|persevering|getting through|following through|"
+    r"carrying on|holding on|staying)\b|"
     r"\byou(?:'ve| have) (?:\w+ )?(?:done|worked|managed|kept|tried|stuck|taken|made|shown|handled|got|come)\b|"
     r"\btook (?:real )?(?:courage|guts|effort)\b|\b(?:that|it) (?:shows|took)\b",
     re.IGNORECASE,
 )
 
 
-def hollow_praise(response: str, specificity: float, grounded: float) -> bool:
-    """A platitude, or generic praise in a reply that carries nothing of theirs and names nothing they did."""
+def hollow_praise(response: str, context: str) -> bool:
+    """A platitude, or generic praise that names nothing they did and carries nothing of what they said.
+
+    Names and titles ("Mr Haddad") do not make praise specific: "You're amazing, Mr Haddad!" fits anyone.
+    """
     if PLATITUDE.search(response):
         return True
-    generic = bool(GENERIC_PRAISE.search(response)) and not NAMES_WHAT_THEY_DID.search(response)
-    return generic and specificity < 0.5 and grounded < 0.34
+    if not GENERIC_PRAISE.search(response) or NAMES_WHAT_THEY_DID.search(response):
+        return False
+    rest = GENERIC_PRAISE.sub(" ", response)
+    rest = re.sub(r"(?<=\w\W)\b[A-Z][a-z]+\b|\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z]\w*", " ", rest)
+    return shared_content(context, rest) < 2
 
 
 def affirming_words(response: str) -> bool:

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from .lexical import _content, words
+from .lexical import _STOPWORDS, _content, words
 
 # Openers that announce a reflection; what follows them is what has to carry the other person's content.
 STEM = re.compile(
@@ -30,7 +30,7 @@ _FEELING = re.compile(
     r"overwhelm\w*|exhaust\w*|tired|lonely|disappoint\w*|confus\w*|difficult|hard|tough|painful|awful|terrible)\b",
     re.IGNORECASE,
 )
-BANK_SIZE = 256
+BANK_SIZE = 256  # rows asked for; per-corpus shares round to 255
 
 RELATION_FEATURE_NAMES: tuple[str, ...] = (
     "has_stem",
@@ -63,15 +63,38 @@ def longest_shared_run(context_words: list[str], response_words: list[str]) -> i
     return best
 
 
+# Their "I" is our "you": compare echoes with the person shifted out, so "I've got three bills" and "you've got
+# three bills" count as the same words.
+_PERSON = {"i": "1", "me": "1", "you": "1", "my": "2", "your": "2", "mine": "3", "yours": "3", "myself": "4",
+           "yourself": "4", "i'm": "5", "you're": "5", "i've": "6", "you've": "6", "i'd": "7", "you'd": "7",
+           "i'll": "8", "you'll": "8", "am": "9", "are": "9", "here": "h", "there": "h", "we": "1", "us": "1", "our": "2"}
+
+
+def _unpersoned(text: str) -> list[str]:
+    return [_PERSON.get(w, w) for w in words(text)]
+
+
 def parroting(context: str, response: str) -> bool:
-    """Near-verbatim repetition of their words with little of one's own: at most a simple reflection."""
-    context_words, response_words = words(context), words(response)
+    """Near-verbatim repetition of their words with little of one's own: at most a simple reflection.
+
+    Measured on the reply without its stem ("So you're saying:"), with grammatical person shifted out: most of
+    what is left is copied from their turn in runs of three words or more, and it adds at most two content words.
+    """
+    context_words, response_words = _unpersoned(context), _unpersoned(strip_stems(response))
     if len(response_words) < 3 or not context_words:
         return False
-    run = longest_shared_run(context_words[:200], response_words[:200])
-    novel = _content(response_words) - _content(context_words)
-    copied = run / len(response_words)
-    return (run >= 6 or copied >= 0.6 or (run >= 4 and run >= 0.8 * len(_content(context_words)))) and len(novel) <= 2
+    novel = _content(words(response)) - _content(words(context)) - set(_PERSON)
+    return copied_share(context_words[:200], response_words[:200]) >= 0.7 and len(novel) <= 2
+
+
+def copied_share(context_words: list[str], response_words: list[str], n: int = 3) -> float:
+    """Share of the response's words inside a run of `n` or more words that also stands in the context."""
+    grams = {tuple(context_words[i : i + n]) for i in range(len(context_words) - n + 1)}
+    covered = [False] * len(response_words)
+    for i in range(len(response_words) - n + 1):
+        if tuple(response_words[i : i + n]) in grams:
+            covered[i : i + n] = [True] * n
+    return sum(covered) / len(response_words) if response_words else 0.0
 
 
 def grounding(context: str, response: str) -> float:
@@ -108,16 +131,49 @@ def specificity_terms(own: np.ndarray, others: np.ndarray, has_context: np.ndarr
     return np.where(has_context, gap, 0.0).astype(np.float32), np.where(has_context, rank, 0.5).astype(np.float32)
 
 
+NEAREST = 32  # bank turns most like the real context: the hard negatives a specific reply must beat
+
+
+def local_specificity_terms(
+    context_vectors: np.ndarray, response_vectors: np.ndarray, bank: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(gap, rank) against the NEAREST bank turns to each context, not the whole bank.
+
+    Against the whole bank any sympathetic line beats maths-classroom turns; against turns like theirs only a
+    reply that fits their words does.
+    """
+    n = len(response_vectors)
+    if bank is None or not len(bank):
+        return np.zeros(n, np.float32), np.full(n, 0.5, np.float32)
+    k = min(NEAREST, len(bank))
+    nearest = np.argpartition(-(context_vectors @ bank.T), k - 1, axis=1)[:, :k]
+    others = np.einsum("nd,nkd->nk", response_vectors, bank[nearest])
+    own = np.einsum("nd,nd->n", response_vectors, context_vectors)
+    return (own - others.mean(axis=1)).astype(np.float32), (others < own[:, None]).mean(axis=1).astype(np.float32)
+
+
 def specificity(rank: float, gap: float, lexical: float, has_context: bool) -> float:
     """0..1: how far the reply fits this context rather than any context (0.5 when there is no context).
 
-    Semantic: the reply is closer to its own context than to most of the bank, by a clear margin; lexical: it
-    carries their words (`lexical_fit`). Either is enough; a stock line has neither.
+    Semantic: the reply is closer to its own context than to the bank turns most like it, by a clear margin
+    (`local_specificity_terms`). Lexical: it carries their words (`lexical_fit`); words alone earn at most 0.5,
+    since a list of their nouns carries words without meaning anything by them.
     """
     if not has_context:
         return 0.5
-    semantic = min(1.0, max(0.0, (rank - 0.55) / 0.4)) * min(1.0, max(0.0, gap / 0.15))
-    return float(min(1.0, max(semantic, lexical)))
+    semantic = min(1.0, max(0.0, (rank - 0.5) / 0.4)) * min(1.0, max(0.0, (gap - 0.08) / 0.2))
+    return float(min(1.0, max(semantic, min(lexical, 0.5 + 0.5 * semantic))))
+
+
+def word_salad(response: str) -> bool:
+    """Statements that are a list of words rather than sentences ("Veritrack, eighteen months, Venlo, euros.").
+
+    Said sentences are about half function words; a run of their nouns carries their words without saying
+    anything, so it is neither a reflection nor specific.
+    """
+    statements = " ".join(s for s in re.split(r"(?<=[.!?])\s+", strip_stems(response)) if not s.rstrip().endswith("?"))
+    tokens = words(statements)
+    return len(tokens) >= 4 and sum(t in _STOPWORDS for t in tokens) / len(tokens) < 0.15
 
 
 def relation_features(context: str, response: str, gap: float, rank: float) -> list[float]:
