@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from simulator.behaviours import Behaviour
 from simulator.errors import DataFileError, RapportError
+from simulator.regexes import require_valid_regexes
 from simulator.unique import require_unique_ids
 from simulator.yaml_source import validate_yaml_file
 
@@ -166,11 +167,7 @@ class OfflineCues(RubricModel):
     @field_validator("phrases")
     @classmethod
     def _valid_patterns(cls, phrases: list[str]) -> list[str]:
-        for phrase in phrases:
-            try:
-                re.compile(phrase)
-            except re.error as exc:
-                raise ValueError(f"phrase '{phrase}' is not a valid regular expression: {exc}") from None
+        require_valid_regexes(phrases)
         return phrases
 
     @model_validator(mode="after")

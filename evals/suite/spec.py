@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from simulator.persona.spec import Difficulty
+from simulator.regexes import require_valid_regexes
 from simulator.unique import require_unique_ids
 from simulator.yaml_source import validate_yaml_file
 
@@ -116,11 +117,7 @@ class ReplyPatterns(SuiteModel):
     @field_validator("must_match", "must_not_match")
     @classmethod
     def _regexes(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        require_valid_regexes(patterns)
         return patterns
 
 
