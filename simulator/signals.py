@@ -148,7 +148,8 @@ class TurnReader:
             signals = [s for s in signals if not (s.behaviour in _WARMTH and s.source == "coder")]
             triggers = [t for t in triggers if t.side == "breaks"]
         signals = _fit_to_context(signals, codes, text, previous)
-        aimed = grader_directed_span(text)
+        # The coder already scanned the turn; without it, the rules scan it here.
+        aimed = grader_directed_span(text) if codes is None or codes.grader_directed else None
         if aimed:
             # Words for the grader are not said to the person: nothing in the turn earns anything.
             signals = [s for s in signals if s.behaviour not in BUILDING]
@@ -266,20 +267,20 @@ def _validation(text: str, codes, add) -> None:
 
 def _praise(text: str, conversation: Conversation, codes, add) -> None:
     """Praise that names something real is an affirmation; generic praise and platitudes are hollow."""
-    said = set().union(*(content_words(t) for t in conversation.persona_turns)) if conversation.persona_turns else set()
-    specific = len(content_words(text) & said) >= 2
-    if codes is not None:
-        hollow = codes.hollow_praise
-    else:
-        hollow = hollow_praise(text, " ".join(conversation.persona_turns[-3:]))
     phrase = find("praise", text)
-    if hollow:
-        add(B.HOLLOW_FLATTERY, 0.8, phrase or text)
-    elif codes is not None:
+    if codes is not None:
+        if codes.hollow_praise:
+            add(B.HOLLOW_FLATTERY, 0.8, phrase or text)
         return  # the coder's affirmation decides (it needs praise of something they did, not their nouns)
-    elif phrase and specific:
+    if hollow_praise(text, " ".join(conversation.persona_turns[-3:])):
+        add(B.HOLLOW_FLATTERY, 0.8, phrase or text)
+        return
+    if not phrase:
+        return
+    said = set().union(*(content_words(t) for t in conversation.persona_turns)) if conversation.persona_turns else set()
+    if len(content_words(text) & said) >= 2:
         add(B.AFFIRMATION, 1.0, phrase)
-    elif phrase:
+    else:
         add(B.HOLLOW_FLATTERY, 0.6, phrase)
 
 

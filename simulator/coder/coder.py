@@ -15,7 +15,7 @@ import numpy as np
 
 from .advice_consent import asks_for_advice, asks_permission
 from .codes import TurnCodes, TurnProbabilities
-from .features import pair_features, specificity_inputs
+from .features import pair_features
 from .grader_directed import is_grader_directed
 from .heads import LinearHead, load_heads
 from .lexical import cue_count
@@ -116,7 +116,6 @@ class BehaviourCoder:
         """Every head's output for a chunk of pairs, plus the specificity inputs ("gap", "rank")."""
         contexts, responses = self._embed_pairs(pairs)
         features = pair_features(contexts, responses, pairs, self.bank)
-        gap, rank = specificity_inputs(contexts, responses, pairs, self.bank)
         own = np.einsum("ij,ij->i", contexts, responses)
         local_gap, local_rank = local_specificity_terms(contexts, responses, self.bank)
         ngram_scores: dict[str, np.ndarray] = {}
@@ -127,7 +126,7 @@ class BehaviourCoder:
                 width = head.weights.shape[1]
                 ngram_scores[head.name] = projected[:, start : start + width]
                 start += width
-        out = {name: head(features[:, : head.weights.shape[0]], ngram_scores.get(name)) for name, head in self.heads.items()}
+        out = {name: head(features, ngram_scores.get(name)) for name, head in self.heads.items()}
         return {**out, "gap": local_gap, "rank": local_rank, "own": own}
 
     def analyse_batch(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[TurnCodes, TurnProbabilities]]:
