@@ -37,7 +37,7 @@ def run() -> list[Result]:
     os.environ["RAPPORT_HOME"] = str(home)
     from simulator.store import SessionStore
 
-    stored = SessionStore().list()
+    stored = SessionStore().list(learner_id=None)  # every learner's
     turns_stored = sum(s.turns for s in stored)
     expected = (LEARNERS + 1) * (2 * TURNS + 1)
     replies = len(load.latencies_ms)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.coder import datasets, load_coder
+from simulator.data_files import read_json_file
 from simulator.coder.agreement import auroc, spearman
 from simulator.coder.heldout import evaluate_heldout
 from simulator.coder.transfer import evaluate_transfer
@@ -127,7 +128,7 @@ def run_calibration(data_dir: Path, judge_sample: int = 0, progress: Callable[[s
     report["leave_one_corpus_out"] = _shipped_leave_one_out()
     report["offline_scorecard"] = offline_scorecard_agreement(data_dir, coder, progress)
     fit = Path(__file__).resolve().parents[1] / "docs" / "rubric_fit.json"
-    report["rubric_fit"] = json.loads(fit.read_text()) if fit.is_file() else None
+    report["rubric_fit"] = read_json_file(fit) if fit.is_file() else None
     if judge_sample:
         progress(f"judge: {judge_sample} samples")
         report["judge"] = judge_agreement(data_dir, judge_sample)
@@ -139,7 +140,7 @@ def _shipped_leave_one_out() -> dict[str, Any]:
     from simulator.coder.coder import WEIGHTS_PATH
 
     metrics = WEIGHTS_PATH.parent / "metrics.json"
-    return json.loads(metrics.read_text()).get("leave_one_corpus_out", {}) if metrics.is_file() else {}
+    return read_json_file(metrics).get("leave_one_corpus_out", {}) if metrics.is_file() else {}
 
 
 def _transfer_rows(report: dict[str, Any]) -> list[str]:

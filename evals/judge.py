@@ -60,6 +60,8 @@ class Judge:
                 return output_model.model_validate(json.loads(match.group(0) if match else text))
             except (json.JSONDecodeError, ValidationError) as exc:
                 problem = _describe(exc)
+            except RecursionError:  # a reply nested thousands deep is the wrong shape too, not a crash
+                problem = "the JSON is nested too deeply"
         name = self.spec.label if self.spec else "the judge model"
         raise JudgeError(f"{name} answered in the wrong shape {ATTEMPTS} times; last problem: {problem}")
 

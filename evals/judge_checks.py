@@ -56,4 +56,6 @@ async def check_statement(
             return answer.holds, answer.reason, answer.turn
         except (json.JSONDecodeError, ValidationError) as exc:
             problem = str(exc).splitlines()[0]
+        except RecursionError:  # a reply nested thousands deep is the wrong shape too, not a crash
+            problem = "the JSON is nested too deeply"
     raise JudgeError(f"the judge answered a check in the wrong shape {ATTEMPTS} times; last problem: {problem}")

@@ -44,7 +44,7 @@ class Practice:
         return session
 
     def resume(self, session_id: str, model: BaseChatModel, *, learner: str, model_spec: ModelSpec | None = None) -> Session:
-        session = self.store.load(session_id, model, model_spec)
+        session = self.store.load(session_id, model, model_spec, learner_id=learner)
         self._attach(session, learner)
         return session
 
@@ -67,7 +67,7 @@ class Practice:
         earlier = stored_memories(self.store, learner, session.persona.id, before_session=session.id)
         graded = await (grader or self.grader).grade(session.transcript(), session.persona,
                                                      appraisals=session.trajectory, memories=earlier)
-        self.store.save_scorecard(session.id, graded.scorecard.source, graded.scorecard.contract())
+        self.store.save_scorecard(session.id, graded.scorecard.source, graded.scorecard.contract(), learner_id=learner)
         if graded.offline is not graded.scorecard:
-            self.store.save_scorecard(session.id, "offline", graded.offline.contract())
+            self.store.save_scorecard(session.id, "offline", graded.offline.contract(), learner_id=learner)
         return graded

@@ -227,6 +227,6 @@ def history_from_store(store: SessionStore, learner_id: str | None = None, limit
     summaries = sorted(store.list(learner_id=learner_id, limit=limit), key=lambda s: s.started_at)
     history: History = []
     for summary in summaries:
-        cards = store.scorecards(summary.id)
+        cards = store.scorecards(summary.id, learner_id=summary.learner_id)
         history.append((summary, cards[-1] if cards else {}))
     return history

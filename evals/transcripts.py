@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from simulator.data_files import load_json, read_text
 from simulator.errors import DataFileError
 from simulator.transcript import Transcript
-from simulator.yaml_source import read_text
 
 MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
 
@@ -18,10 +17,7 @@ def read_transcript(path: str | Path) -> Transcript:
     """Load and validate a transcript file; errors name the file and the field."""
     path = Path(path)
     text = read_text(path, MAX_TRANSCRIPT_BYTES)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFileError.single(path, exc.lineno, "<json>", exc.msg) from None
+    data = load_json(text, path, limit=MAX_TRANSCRIPT_BYTES)
     if not isinstance(data, dict):
         raise DataFileError.single(path, 1, "<root>", "expected an object with 'persona' and 'turns'")
     try:

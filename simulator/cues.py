@@ -12,9 +12,9 @@ CUES_FILE = Path(__file__).parent / "data" / "cues.yaml"
 @cache
 def cue_patterns() -> dict[str, re.Pattern[str]]:
     """One case-insensitive alternation per cue list."""
-    from ruamel.yaml import YAML
+    from .data_files import read_yaml_file
 
-    lists = YAML(typ="safe").load(CUES_FILE.read_text(encoding="utf-8"))
+    lists = read_yaml_file(CUES_FILE, round_trip=False)
     return {
         name: re.compile("|".join(f"(?:\\b{p})" for p in patterns), re.IGNORECASE) for name, patterns in lists.items()
     }

@@ -177,6 +177,8 @@ class ModelAssistedReader(TurnReader):
                 return ModelVerdict.model_validate(json.loads(match.group(0) if match else reply))
             except (json.JSONDecodeError, ValidationError) as exc:
                 problem = _one_line(exc)
+            except RecursionError:  # a reply nested thousands deep is the wrong shape too, not a crash
+                problem = "the JSON is nested too deeply"
         raise ValueError(f"answered in the wrong shape {ATTEMPTS} times ({problem})")
 
 

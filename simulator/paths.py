@@ -19,9 +19,17 @@ def bundled_personas_dir() -> Path:
 
 
 def user_personas_dir() -> Path:
-    """Where the user's own personas live (`RAPPORT_USER_PERSONAS`, default `~/.rapport/personas`)."""
+    """The user's personas (`RAPPORT_USER_PERSONAS`, default `~/.rapport/personas`); with a login, the shared
+    personas that trainers and admins edit."""
     override = os.environ.get("RAPPORT_USER_PERSONAS")
     return Path(override).expanduser() if override else rapport_home() / "personas"
+
+
+def learner_personas_dir(learner: str) -> Path:
+    """A logged-in learner's own personas, seen only by them (`<RAPPORT_HOME>/personas/learners/<learner>`)."""
+    if learner in {"", ".", ".."} or any(sep in learner for sep in ("/", "\\", "\0")):
+        raise ValueError(f"{learner!r} cannot name a folder")  # login names are checked; this is a last guard
+    return rapport_home() / "personas" / "learners" / learner
 
 
 def extra_persona_paths() -> list[Path]:

@@ -73,18 +73,21 @@ def memorable(session: Session, learner_id: str):
 
 def remember(session: Session, learner_id: str, store) -> list:
     """Store what is memorable from `session` (SQL first; the vector index is rebuilt from it when needed)."""
-    from .store.tables import memories
+    from .store.tables import memories, sessions
 
     items = memorable(session, learner_id)
     with store.engine.begin() as db:
-        db.execute(sa.delete(memories).where(memories.c.session_id == session.id))
+        owned = sa.select(sessions.c.id).where(sessions.c.id == session.id, sessions.c.learner_id == learner_id)
+        if db.execute(owned).first() is None:  # memories attach only to the learner's own stored session
+            raise RapportError(f"session {session.id} is not stored for learner '{learner_id}'")
+        db.execute(sa.delete(memories).where(memories.c.session_id == session.id, memories.c.learner_id == learner_id))
         for item in items:
             db.execute(memories.insert().values(**item.model_dump()))
     try:
         from .vectors.memory import MemoryIndex
 
         index = MemoryIndex(source=lambda: all_memories(store))
-        index.forget(session_id=session.id)
+        index.forget(learner_id=learner_id, session_id=session.id)
         index.add(items)
     except RapportError as exc:  # the index is derived data: a later recall rebuilds it
         log.warning("memory index not updated: %s", exc)

@@ -6,6 +6,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,6 +21,7 @@ from .appraisal import TurnAppraisal
 from .config import ModelSpec, Role
 from .disclosure import Outcome
 from .dynamics import RapportDynamics
+from .echo import EchoCheck, Marker, end_marker_use, prompt_index
 from .errors import ModelError, SessionError
 from .fidelity import character_breaks, clean_reply, drop_breaking_sentences
 from .model_reading import live_reader
@@ -269,29 +271,41 @@ class Session:
     async def _reply(self) -> AsyncIterator[ReplyEvent]:
         cue = self._cue()
         lead = [Delta(cue + " ")] if cue else []  # the stage direction is shown first, and again after a reset
-        messages = self.next_prompt()
-        max_tokens = max_tokens_for(self.context())
+        context = self.context()
+        messages = persona_messages(self.persona, context, prompt_style(self.model))
+        max_tokens = max_tokens_for(context)
+        labels = self._speaker_labels()
         text, persona_left = "", False
-        for attempt in range(2):  # a second attempt when the reply is empty or breaks character
+        for attempt in range(2):  # a second attempt when the reply is empty, breaks character or echoes the prompt
             raw = ""
+            echo = EchoCheck(prompt_index(messages, self.persona, context))  # against the prompt this attempt sends
             for event in lead:
                 yield event
-            async for event in self._stream(messages, max_tokens):
-                if isinstance(event, Delta):
-                    raw += event.text
-                    yield event
-                else:
-                    raw = ""
-                    yield event
-                    for lead_event in lead:
-                        yield lead_event
-            persona_left = END_MARKER in raw
-            text = clean_reply(raw.replace(END_MARKER, " "), self._speaker_labels())
+            async with aclosing(self._stream(messages, max_tokens)) as stream:
+                async for event in stream:
+                    if isinstance(event, Delta):
+                        raw += event.text
+                        yield event
+                        if echo.feed(event.text):
+                            break  # stop streaming the prompt back at once; the Reset below hides what was shown
+                    else:
+                        raw = ""
+                        echo = EchoCheck(echo.index)
+                        yield event
+                        for lead_event in lead:
+                            yield lead_event
+            marker = end_marker_use(raw, END_MARKER, labels)
+            echoed = echo.finish() or ("uses the end marker mid-reply" if marker is Marker.STRAY else None)
+            # An echoed prompt is never the persona's words: nothing of it is kept, and its end marker ends nothing.
+            persona_left = marker is Marker.TRAILING and not echoed
+            text = "" if echoed else clean_reply(raw.replace(END_MARKER, " "), labels)
             if text and not character_breaks(text, self._last_learner_text()):
                 break
-            if attempt == 0:
+            if echoed:  # cleared from the screen even after the last attempt, before the fallback is committed
+                yield Reset("the reply repeated its instructions")
+            elif attempt == 0:
                 yield Reset("the reply was empty or out of character")
-                messages = messages + [SystemMessage(_stay_in_character(self.persona))]
+            messages = messages + [SystemMessage(_stay_in_character(self.persona))]
         text = drop_breaking_sentences(text, self._last_learner_text()) or _fallback_reply(self.persona)
         if cue and not text.startswith("*"):
             text = f"{cue} {text}"

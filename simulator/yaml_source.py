@@ -7,48 +7,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .data_files import MAX_DATA_FILE_BYTES, check_yaml, load_yaml, read_text
 from .errors import DataFileError, Problem
 
 M = TypeVar("M", bound=BaseModel)
 
-MAX_DATA_FILE_BYTES = 5 * 1024 * 1024  # personas, rubrics and suites are hand-written; bigger is a mistake
-
-
-def _yaml():
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt")  # round-trip loader: keeps `.lc` line/column info on every mapping and sequence
-    yaml.allow_duplicate_keys = False
-    return yaml
-
-
-def read_text(path: Path, limit: int = MAX_DATA_FILE_BYTES) -> str:
-    """Read a data file as UTF-8, refusing files over `limit` bytes or binary ones with a clear message."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DataFileError.single(path, None, "<file>", f"cannot read: {exc.strerror or exc}") from None
-    if size > limit:
-        raise DataFileError.single(path, None, "<file>", f"file is {size:,} bytes; the limit is {limit:,}")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataFileError.single(path, None, "<file>", f"not UTF-8 text (byte {exc.start})") from None
-
-
-def load_yaml(text: str, path: str | Path) -> Any:
-    """Parse YAML text; a syntax error becomes a located `DataFileError`."""
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        return _yaml().load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise DataFileError.single(path, line, "<yaml>", message or "invalid YAML") from None
-    except YAMLError as exc:  # e.g. duplicate keys, reported without a mark by some versions
-        raise DataFileError.single(path, None, "<yaml>", str(exc).splitlines()[0]) from None
+__all__ = ["MAX_DATA_FILE_BYTES", "read_text", "load_yaml", "line_of", "problems_from_validation",
+           "validate_yaml_file", "plain_data"]
 
 
 def line_of(data: Any, loc: tuple[int | str, ...]) -> int | None:
@@ -139,13 +104,16 @@ def problems_from_validation(
 
 
 def _fast_load(text: str) -> Any:
-    """Plain data via the C loader (about 20x faster than the round-trip loader), or None if it fails."""
+    """Plain data via the C loader (about 20x faster than the round-trip loader), or None if it fails.
+
+    Only called after `check_yaml` has bounded depth and alias expansion.
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
         return YAML(typ="safe", pure=False).load(text)
-    except (YAMLError, ValueError):
+    except (YAMLError, ValueError, TypeError, OverflowError):
         return None
 
 
@@ -155,13 +123,14 @@ def validate_yaml_file(path: Path, model: type[M], context: dict[str, Any] | Non
     Valid files take the fast path; the slower round-trip loader runs only to locate problems by line.
     """
     text = read_text(path)
+    check_yaml(text, path)
     fast = _fast_load(text)
     if isinstance(fast, dict):
         try:
             return model.model_validate(fast, context=context)
         except ValidationError:
             pass  # reload with line numbers below, to report every problem where it is
-    data = load_yaml(text, path)
+    data = load_yaml(text, path, checked=True)
     if data is None:
         raise DataFileError.single(path, 1, "<root>", "file is empty")
     if not hasattr(data, "keys"):

@@ -100,8 +100,8 @@ def test_the_cli_reports_broken_files_in_one_line(tmp_path):
     suite.write_text("schema_version: 1\nname: [unclosed\n")
     transcript = tmp_path / "t.json"
     transcript.write_text('{"persona": null, "turns": [{"speaker": "learner", "text": "hi"')
-    for args, code in ((["personas", "validate", str(persona)], 1), (["eval", str(suite)], 2),
-                       (["judge", str(transcript), "--offline"], 1)):
+    for args, code in ((["personas", "validate", str(persona)], 2), (["eval", str(suite)], 2),
+                       (["judge", str(transcript), "--offline"], 2)):
         result = rapport(*args)
         assert result.returncode == code and "Traceback" not in result.stderr + result.stdout, result.stderr
         assert str(tmp_path) in result.stderr + result.stdout

@@ -32,6 +32,7 @@ from simulator.persona.cards import (
     export_card,
     persona_to_card,
     read_card,
+    save_imported_persona,
 )
 from simulator.persona.spec import ID_PATTERN, Domain
 from simulator.persona.writer import save_persona
@@ -465,5 +466,56 @@ def test_cli_refuses_png_bytes_on_a_terminal(tmp_path):
 def test_cli_reports_a_bad_card_in_one_line(tmp_path):
     path = write(tmp_path / "card.json", {"spec": "chara_card_v2", "data": {"name": "x", "alternate_greetings": "hi"}})
     result = rapport("personas", "import", str(path), home=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a bad data file (issue 14: DataFileError exits 2)
     assert result.stderr.decode() == f"error: {path}: data.alternate_greetings: input should be a valid list\n"
+
+
+# -- a card Rapport could import but never load (issue 14, item 10) ---------------------------------
+
+
+def big_lorebook_card(entries: int) -> dict:
+    """A community card over the persona file limit but well under the card limit: a long lorebook."""
+    card = community_card("ccv2")
+    note = "The cafe's old espresso machine hisses and rattles every morning before opening. " * 12
+    card["data"]["character_book"]["entries"] = [
+        {"keys": [f"note {i}"], "content": f"Note {i}: {note}", "enabled": True, "insertion_order": i} for i in range(entries)
+    ]
+    return card
+
+
+def test_cli_refuses_a_card_whose_persona_file_would_never_load(tmp_path):
+    from simulator.yaml_source import MAX_DATA_FILE_BYTES
+
+    card = write(tmp_path / "big.json", big_lorebook_card(5_000))
+    assert MAX_DATA_FILE_BYTES < card.stat().st_size < MAX_CARD_BYTES  # the card itself is allowed
+    result = rapport("personas", "import", str(card), home=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and result.stdout == b"", stderr
+    assert stderr.count("\n") == 1 and stderr.startswith(f"error: {card}: <card>: it makes a persona file of at least ")
+    assert f"a persona file may be at most {MAX_DATA_FILE_BYTES:,}" in stderr
+    assert list((tmp_path / "mine").glob("*.yaml")) == []  # nothing written that `personas list` would trip on
+
+
+def test_an_imported_persona_is_loaded_back_and_a_file_that_does_not_load_is_not_left(tmp_path, monkeypatch):
+    import simulator.persona.loader as loader
+
+    spec = card_to_persona(community_card("ccv3"), taken_ids=set())
+    folder = tmp_path / "mine"
+    path = save_imported_persona(spec, folder, "mira.json")
+    assert load_persona(path) == spec  # the happy path: written, read back equal
+
+    def unreadable(written):
+        raise DataFileError.single(written, 3, "name", "cannot be read back")
+
+    monkeypatch.setattr(loader, "load_persona", unreadable)
+    before = path.read_bytes()
+    with pytest.raises(DataFileError) as caught:
+        save_imported_persona(spec, folder, "mira.json", force=True)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith("mira.json: <card>: the persona file written to")
+    assert "name: cannot be read back" in message
+    assert path.read_bytes() == before  # --force put the working file back
+    other = spec.model_copy(update={"id": "mira-two"})
+    with pytest.raises(DataFileError, match="was removed"):
+        save_imported_persona(other, folder, "mira.json")
+    assert not (folder / "mira-two.yaml").exists()

@@ -301,8 +301,8 @@ def test_history_from_store_is_oldest_first_with_the_latest_card(library) -> Non
             store.record(session, "ana")
             ids.append((offset, session.id))
         first = dict(ids)[0]
-        store.save_scorecard(first, "offline", _card(2.0))
-        store.save_scorecard(first, "judge", _card(3.0))
+        store.save_scorecard(first, "offline", _card(2.0), learner_id="ana")
+        store.save_scorecard(first, "judge", _card(3.0), learner_id="ana")
         history = history_from_store(store, "ana")
         assert [s.id for s, _ in history] == [sid for _, sid in sorted(ids)]
         assert history[0][1]["overall"] == 3.0 and history[1][1] == {} and history[2][1] == {}

@@ -214,7 +214,7 @@ def test_judge_command_contract(library, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"persona": null, "turns": [{"speaker": "coach", "text": "hi"}]}')
     bad = rapport("judge", str(broken), "--offline")
-    assert bad.returncode == 1 and "turns.0.speaker" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "turns.0.speaker" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_code_command_contract(tmp_path):
@@ -244,4 +244,4 @@ def test_code_command_contract(tmp_path):
     assert out[0]["codes"]["question"] == "open" and out[1]["codes"]["advice"] is True
     source.write_text('{"id": "x", "context": "a"}\n')
     bad = rapport("code", "--in", str(source), "--out", str(tmp_path / "o2.jsonl"))
-    assert bad.returncode == 1 and f"{source}:1: response:" in bad.stderr
+    assert bad.returncode == 2 and f"{source}:1: response:" in bad.stderr

@@ -16,5 +16,5 @@ def test_twenty_concurrent_sessions_keep_every_turn_and_never_cross(tmp_path, mo
     assert load.cross_talk == [] and load.lost == []
     assert len(load.latencies_ms) == 200
     monkeypatch.setenv("RAPPORT_HOME", str(tmp_path))
-    stored = SessionStore().list()
+    stored = SessionStore().list(learner_id=None)  # every learner's
     assert len(stored) == 20 and all(s.turns == 21 for s in stored)  # the opening line and 10 exchanges each

@@ -123,7 +123,18 @@ def test_the_guard_refuses_remote_hosts():
 
 def test_a_model_call_to_a_remote_host_fails_inside_tests(library, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-a-real-key")
-    spec = ModelSpec(provider="openai", model="gpt-4o-mini", max_retries=0)  # api.openai.com
+    # A remote address literal (TEST-NET-3): the socket guard refuses it with no DNS look-up of a public name.
+    spec = ModelSpec(provider="openai", model="gpt-4o-mini", base_url="https://203.0.113.1/v1", max_retries=0)
     session = Session(_persona(library), build_chat_model(spec), model_spec=spec, nonverbal=False)
-    with pytest.raises(ModelError, match="cannot reach the persona model at https://api.openai.com/v1"):
+    with pytest.raises(ModelError, match=r"the persona model .*https://203\.0\.113\.1/v1") as caught:
         list(session.send_sync("Hello?"))
+    from pytest_socket import SocketConnectBlockedError
+
+    causes, seen = [caught.value], []
+    while causes:  # the guard's refusal, however deep the client library wrapped it
+        error = causes.pop()
+        if any(error is known for known in seen):
+            continue
+        seen.append(error)
+        causes += [e for e in (error.__cause__, error.__context__, *getattr(error, "exceptions", ())) if e is not None]
+    assert any(isinstance(error, SocketConnectBlockedError) for error in seen)

@@ -60,6 +60,25 @@ def test_lint_reports_what_validation_cannot_catch(tmp_path):
     assert result.returncode == 1 and len(result.stdout.splitlines()) == len(warnings)
 
 
+def test_lint_reports_an_invalid_file_as_an_error_and_a_thin_one_as_warnings(tmp_path):
+    spec = load_persona(bundled_personas_dir() / "procurement-skeptic.yaml")
+    thin = tmp_path / "thin.yaml"
+    thin.write_text(persona_to_yaml(spec.model_copy(update={"hidden_information": []})), encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(EXAMPLE.replace("    trust: 40\n", "    trust: 400\n", 1), encoding="utf-8")
+    result = rapport("personas", "lint", str(tmp_path))
+    lines = result.stdout.splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    warnings = [line for line in lines if line.startswith("warning: ")]
+    assert result.returncode == 2, result.stdout + result.stderr  # invalid beats thin: the file does not load
+    assert len(errors) == 1 and errors[0].startswith(f"error: {broken}:")
+    assert "difficulty.easy.trust: input should be less than or equal to 100" in errors[0]
+    assert len(warnings) == 1 and warnings[0].startswith(f"warning: {thin}:") and "hidden_information" in warnings[0]
+    assert len(lines) == 2 and "2 file(s) linted, 1 error(s), 1 warning(s)" in result.stderr
+    only_thin = rapport("personas", "lint", str(thin))
+    assert only_thin.returncode == 1 and only_thin.stdout.splitlines() == warnings  # warnings stay warnings
+
+
 def test_wizard_validates_as_you_go_and_writes_a_clean_persona(tmp_path):
     result = rapport("personas", "new", input=WIZARD_INPUT.read_text(), RAPPORT_HOME=str(tmp_path))
     assert result.returncode == 0, result.stderr

@@ -150,10 +150,10 @@ def _rapport(*args: str, env: dict | None = None, input: str | None = None) -> s
     )
 
 
-def test_cli_validate_exits_1_with_one_line_per_error(tmp_path):
+def test_cli_validate_exits_2_with_one_line_per_error(tmp_path):
     bad = _broken(tmp_path, "domain: sales\n", "domain: retail\nextra_field: 1\n")
     result = _rapport("personas", "validate", str(bad), str(GOOD))
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 2 and all(line.startswith(f"{bad}:") for line in lines)
     assert "Traceback" not in result.stderr

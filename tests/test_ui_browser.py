@@ -158,15 +158,23 @@ def test_each_browser_session_is_isolated(app_url):
         assert "Dana" in first.inner_text("#brief") and "Kayla" in second.inner_text("#brief")
 
 
-def test_settings_test_connection_reports_failures_clearly(app_url):
-    with browser_page() as page:
-        page.goto(app_url)
+def test_settings_offers_the_operator_endpoints_and_reports_failures_clearly(library, tmp_path, monkeypatch):
+    from rapport.ui import build_app
+
+    (tmp_path / "rapport.toml").write_text(
+        '[endpoints.lab]\nprovider = "openai"\nmodel = "llama3"\nbase_url = "http://127.0.0.1:9/v1"\n')
+    monkeypatch.chdir(tmp_path)
+    with served(build_app(library, fake_persona_model())) as url, browser_page() as page:
+        page.goto(url)
         page.click("#tab-settings-button")
         assert "Persona model now" in page.inner_text("#settings-current")
-        page.fill("#settings-persona textarea, #settings-persona input", "openai:llama3@http://127.0.0.1:9/v1")
+        assert page.locator("#settings-own-url").count() == 0  # no URL field unless the operator allows one
+        page.click("#settings-persona input")
+        page.click("[role=option]:has-text('lab: openai:llama3')")
         page.click("#settings-persona-test")
         wait_text(page, "#settings-persona-result", "cannot reach the persona model at http://127.0.0.1:9/v1")
-        page.fill("#settings-persona textarea, #settings-persona input", "fake")
+        page.click("#settings-persona input")
+        page.click("[role=option]:has-text('the default')")
         page.click("#settings-persona-test")
         wait_text(page, "#settings-persona-result", "answered in")
         screenshot(page, "06-settings")
@@ -322,7 +330,7 @@ def test_users_add_writes_a_hashed_password(tmp_path):
     result = subprocess.run([sys.executable, "-m", "rapport.cli", "users", "add", "ana", "--file", str(path)],
                             input="s3cret\ns3cret\n", capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    stored = read_users(path)["ana"]
+    stored = read_users(path)["ana"].password_hash
     assert "s3cret" not in path.read_text() and check_password("s3cret", stored) and not check_password("nope", stored)
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict
-from ruamel.yaml import YAML
 
+from simulator.data_files import read_yaml_file
 from simulator.fidelity import clean_reply
 from simulator.models import prompt_style
 from simulator.persona.spec import PersonaSpec
@@ -32,7 +32,7 @@ class LearnerProfile(BaseModel):
 
 @cache
 def learner_profiles() -> dict[str, LearnerProfile]:
-    data = YAML(typ="safe").load(PROFILES_FILE.read_text(encoding="utf-8"))
+    data = read_yaml_file(PROFILES_FILE, round_trip=False)
     return {p["id"]: LearnerProfile.model_validate(p) for p in data["profiles"]}
 
 

@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from simulator.errors import DataFileError
 
 from simulator.trajectory import TrajectoryPoint
 from simulator.transcript import Transcript
@@ -119,6 +121,14 @@ class SuiteReport(ReportModel):
 
     @classmethod
     def load_json(cls, path: Path) -> SuiteReport:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        from simulator.data_files import read_json_file
+
+        data = read_json_file(path, 64 * 1024 * 1024)
+        if not isinstance(data, dict):
+            raise DataFileError.single(path, 1, "<root>", "expected a suite report object")
         data.pop("counts", None)
-        return cls.model_validate(data)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            raise DataFileError.single(path, None, ".".join(map(str, error["loc"])) or "<root>", error["msg"]) from None

@@ -8,8 +8,11 @@ from .root import app, err
 
 
 def main() -> None:
-    """Entry point: a `RapportError` prints as one line (exit 1); `--debug` shows the traceback instead."""
-    from simulator.errors import RapportError
+    """Entry point: a `RapportError` prints as one line per problem; `--debug` shows the traceback instead.
+
+    Exit 2 means an input file was refused (bad or hostile data), 1 any other error the user can act on.
+    """
+    from simulator.errors import DataFileError, RapportError
 
     debug = "--debug" in sys.argv
     try:
@@ -19,7 +22,12 @@ def main() -> None:
             raise
         for line in str(exc).splitlines() or [type(exc).__name__]:
             err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(1)
+        sys.exit(2 if isinstance(exc, DataFileError) else 1)
+    except RecursionError:  # a last line of defence: every reader bounds nesting before it recurses
+        if debug:
+            raise
+        err.print("error: input nested too deeply to read", markup=False, highlight=False)
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -12,9 +12,8 @@ from simulator.errors import RapportError
 from simulator.paths import user_personas_dir
 from simulator.persona import PersonaLibrary
 from simulator.persona.card_mapping import IMPORT_NOTES
-from simulator.persona.cards import card_to_persona, export_card, read_card
+from simulator.persona.cards import card_to_persona, export_card, read_card, save_imported_persona
 from simulator.persona.library import Origin, persona_files
-from simulator.persona.writer import save_persona
 
 from .personas import personas_app
 from .root import err
@@ -36,7 +35,7 @@ def import_card(
     folder = user_personas_dir()
     taken = set(library.ids()) | {path.stem for path in persona_files(folder)}  # also files that fail to load
     spec = card_to_persona(data, taken_ids=taken)
-    path = save_persona(spec, folder, force=force)
+    path = save_imported_persona(spec, folder, card, force=force)  # refused unless the written file loads back
     typer.echo(spec.id)
     err.print(f"imported {card} as {path}", markup=False, soft_wrap=True)
     if spec.id in library.ids() and library.source(spec.id).origin is Origin.BUNDLED:

@@ -26,8 +26,10 @@ def judge(
     from evals.grading import Grader
     from evals.transcripts import read_transcript
 
+    from simulator.errors import DataFileError
+
     grader = Grader(offline_only=offline, judge_spec=model, rubric=rubric, samples=samples)
-    failed = False
+    failed = 0  # the exit code: 2 when a file was refused, 1 when grading failed otherwise
 
     async def run() -> None:
         nonlocal failed
@@ -36,14 +38,14 @@ def judge(
                 graded = await grader.grade(read_transcript(path))
                 line = {"file": str(path), **graded.scorecard.contract()}
             except RapportError as exc:
-                failed = True
+                failed = max(failed, 2 if isinstance(exc, DataFileError) else 1)
                 err.print(f"error: {exc}", markup=False)
                 line = {"file": str(path), "error": str(exc)}
             typer.echo(json.dumps(line, ensure_ascii=False))
 
     asyncio.run(run())
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(failed)
 
 
 class CodeInput(BaseModel):
@@ -78,10 +80,9 @@ def _read_code_input(path: Path) -> list[CodeInput]:
     from simulator.errors import DataFileError, Problem
 
     rows, problems = [], []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFileError.single(path, None, "<file>", f"cannot read: {exc}") from None
+    from simulator.data_files import read_text
+
+    lines = read_text(path, 64 * 1024 * 1024).splitlines()
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -7,7 +7,8 @@ import time
 import typer
 from rich.table import Table
 
-from simulator.config import Role, resolve_model_spec
+from simulator.config import Role, named_endpoints, resolve_model_spec, user_endpoints_allowed
+from simulator.errors import ConfigError
 from simulator.model_reading import READER_ENV, reader_setting
 from simulator.models import build_chat_model, describe_model_error
 
@@ -29,17 +30,29 @@ def show(ctx: typer.Context) -> None:
             table.add_row(role.value, "(none: the offline scorecard is used)", f"set RAPPORT_{role.value.upper()}_MODEL")
         else:
             table.add_row(role.value, spec.label, spec.source)
+    for name, spec in named_endpoints().items():  # what Settings users may choose besides the defaults
+        table.add_row(f"endpoint {name}", spec.label, spec.source)
+    table.add_row("own endpoints in Settings", "allowed" if user_endpoints_allowed() else "not allowed",
+                  "RAPPORT_ALLOW_USER_ENDPOINTS / [ui] allow_user_endpoints")
     reading, source = reader_setting()
     table.add_row("turns read by", reading, source if source != "default" else f"default (set {READER_ENV}=judge for the judge)")
     table_console().print(table)
 
 
 @models_app.command("test")
-def test(role: Role = typer.Argument(Role.PERSONA, help="Which role's model to test.")) -> None:
+def test(role: Role = typer.Argument(Role.PERSONA, help="Which role's model to test."),
+         endpoint: str | None = typer.Option(None, help="Test the [endpoints.NAME] endpoint from rapport.toml instead.")) -> None:
     """Send one short message to the model of ROLE and report the answer and the time it took."""
     from langchain_core.messages import HumanMessage
 
-    spec = resolve_model_spec(role)
+    if endpoint is not None:
+        endpoints = named_endpoints()
+        if endpoint not in endpoints:
+            known = ", ".join(endpoints) or "none configured"
+            raise ConfigError(f"no endpoint named '{endpoint[:60]}' in rapport.toml (known: {known})")
+        spec = endpoints[endpoint]
+    else:
+        spec = resolve_model_spec(role)
     if spec is None:
         err.print(f"no {role.value} model is configured; set RAPPORT_{role.value.upper()}_MODEL")
         raise typer.Exit(1)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from simulator.data_files import read_text
 from simulator.errors import ConfigError, DataFileError, Problem, RapportError
 from simulator.paths import bundled_personas_dir, user_personas_dir
 from simulator.persona import PersonaLibrary, load_persona
@@ -64,14 +65,19 @@ def _short_path(path: Path) -> str:
 @personas_app.command("show")
 def show(persona_id: str = typer.Argument(..., help="Persona id, as shown by `rapport personas list`.")) -> None:
     """Print a persona's YAML file."""
-    source = PersonaLibrary().source(persona_id)
+    library = PersonaLibrary()
+    if persona_id not in library.ids():
+        broken = [p for p in library.problems if Path(p.path).stem == persona_id]
+        if broken:  # say why the file is not a persona rather than that the persona does not exist
+            raise DataFileError(broken)
+    source = library.source(persona_id)
     err.print(f"# {source.origin.value}: {source.path}", markup=False)
-    typer.echo(source.path.read_text(encoding="utf-8"), nl=False)
+    typer.echo(read_text(source.path), nl=False)
 
 
 @personas_app.command("validate")
 def validate(paths: list[Path] = typer.Argument(None, help="Files or folders; default: every persona Rapport loads.")) -> None:
-    """Check persona files; print every error as `path:line: field: message`; exit 1 on any error."""
+    """Check persona files; print every error as `path:line: field: message`; exit 2 on any error."""
     files = _files(paths)
     problems: list[Problem] = []
     for path in files:
@@ -84,25 +90,28 @@ def validate(paths: list[Path] = typer.Argument(None, help="Files or folders; de
     bad = len({p.path for p in problems})
     err.print(f"{len(files)} file(s) checked, {bad} with errors, {len(problems)} error(s)")
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(2)
 
 
 @personas_app.command("lint")
 def lint(paths: list[Path] = typer.Argument(None, help="Files or folders; default: every persona Rapport loads.")) -> None:
-    """Quality warnings that validation does not catch; exit 1 if there are any (or if a file is invalid)."""
-    problems: list[Problem] = []
+    """Quality warnings that validation does not catch; exit 1 if there are any, 2 if a file is invalid."""
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
     files = _files(paths)
     for path in files:
         try:
-            problems.extend(lint_file(path))
-            problems.extend(_rubric_problems(path))
-        except DataFileError as exc:
-            problems.extend(exc.problems)
-    for problem in problems:
-        typer.echo(str(problem))
-    err.print(f"{len(files)} file(s) linted, {len(problems)} warning(s)")
-    if problems:
-        raise typer.Exit(1)
+            warnings.extend(lint_file(path))
+            warnings.extend(_rubric_problems(path))
+        except DataFileError as exc:  # the file does not load at all: an error, as `personas validate` says
+            errors.extend(exc.problems)
+    for problem in errors:
+        typer.echo(f"error: {problem}")
+    for problem in warnings:
+        typer.echo(f"warning: {problem}")
+    err.print(f"{len(files)} file(s) linted, {len(errors)} error(s), {len(warnings)} warning(s)")
+    if errors or warnings:
+        raise typer.Exit(2 if errors else 1)
 
 
 def _rubric_problems(path: Path) -> list[Problem]:

@@ -1,8 +1,10 @@
-"""`rapport users add NAME`: the optional login of the browser app (RAPPORT_AUTH names the users file)."""
+"""`rapport users add NAME --role ...` and `rapport users list`: the optional login of the browser app
+(RAPPORT_AUTH names the users file)."""
 
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -12,19 +14,49 @@ from .root import app, err
 users_app = typer.Typer(help="Users of the browser app's optional login.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
+FILE_OPTION = typer.Option(None, "--file", help="Users file (default: RAPPORT_AUTH).")
 
-@users_app.command("add")
-def add(
-    name: str = typer.Argument(..., help="The user's login name."),
-    file: Path | None = typer.Option(None, "--file", help="Users file (default: RAPPORT_AUTH)."),
-) -> None:
-    """Add a user (or change their password); the password is stored only as a salted hash."""
-    from rapport.ui.auth import write_user
+
+class RoleChoice(StrEnum):  # rapport.ui.auth.Role; importing rapport.ui loads gradio, too slow for every command
+    learner = "learner"
+    trainer = "trainer"
+    admin = "admin"
+
+
+def _users_file(file: Path | None) -> Path:
     from simulator.errors import ConfigError
 
     path = file or (Path(os.environ["RAPPORT_AUTH"]) if os.environ.get("RAPPORT_AUTH") else None)
     if path is None:
         raise ConfigError("name the users file with --file or RAPPORT_AUTH")
+    return path.expanduser()
+
+
+@users_app.command("add")
+def add(
+    name: str = typer.Argument(..., help="The user's login name: letters, digits, '.', '_', '@' or '-'."),
+    role: RoleChoice | None = typer.Option(
+        None, "--role", help="learner (the default for a new user), trainer or admin; an existing user keeps theirs."
+    ),
+    file: Path | None = FILE_OPTION,
+) -> None:
+    """Add a user (or change their password and role); the password is stored only as a salted hash."""
+    from rapport.ui.auth import Role, validate_user_name, write_user
+
+    path = _users_file(file)
+    validate_user_name(name)  # before asking for a password
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-    write_user(path.expanduser(), name, password)
-    err.print(f"{name} can now log in; start the app with RAPPORT_AUTH={path}")
+    record = write_user(path, name, password, Role(role.value) if role else None)
+    err.print(f"{name} ({record.role.value}) can now log in; start the app with RAPPORT_AUTH={path}", markup=False)
+
+
+@users_app.command("list")
+def list_users(file: Path | None = FILE_OPTION) -> None:
+    """The users and their roles (never their password hashes)."""
+    from rapport.ui.auth import read_users
+
+    users = read_users(_users_file(file))
+    if not users:
+        err.print("No users yet: add one with `rapport users add NAME`.", markup=False)
+    for name, record in sorted(users.items()):
+        typer.echo(f"{name}\t{record.role.value}")  # tab-separated, for cut and awk

@@ -10,6 +10,7 @@ from .auth import authenticator
 from .cards import model_banner
 from .context import AppContext, LibraryHolder
 from .history import history_tab
+from .login_throttle import ClientAddress
 from .persona_model import PersonaModel
 from .practice import practice_tab
 from .reports import reports_tab
@@ -71,13 +72,14 @@ def build_app(library: PersonaLibrary | None = None, persona_model: PersonaModel
                 practice = practice_tab(ctx, library_version, model_choice, judge_choice)
             with gr.Tab("History & progress", id="history", elem_id="tab-history") as history:
                 _refresh, picker, resume, load_history, history_views = history_tab(ctx)
-            with gr.Tab("Persona studio", id="studio", elem_id="tab-studio"):
-                studio_tab(ctx, library_version, model_choice)
+            with gr.Tab("Persona studio", id="studio", elem_id="tab-studio") as studio:
+                studio_sources, studio_source = studio_tab(ctx, library_version, model_choice)
             with gr.Tab("Reports", id="reports", elem_id="tab-reports") as reports:
                 _reports_refresh, list_reports, reports_picker = reports_tab()
             with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
                 settings_tab(ctx, model_choice, judge_choice)
         history.select(load_history, None, history_views)
+        studio.select(studio_sources, None, studio_source)  # this user's personas: shared plus their own
         reports.select(list_reports, None, reports_picker)
         resume.click(practice.resume, [picker, model_choice, judge_choice, practice.exam_state],
                      practice.outputs).then(lambda: gr.Tabs(selected="practice"), None, tabs)
@@ -88,9 +90,15 @@ def build_app(library: PersonaLibrary | None = None, persona_model: PersonaModel
 
 def serve(demo: gr.Blocks, host: str | None = None, port: int | None = None, **kwargs):
     """Serve `demo`; host and port default to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT, then 127.0.0.1:7860."""
+    from starlette.middleware import Middleware
+
+    app_kwargs = kwargs.pop("app_kwargs", None) or {}
+    # The login limit counts failures per client address; gradio's `auth` callable is not told it.
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(ClientAddress)]
+    kwargs.setdefault("max_file_size", "20mb")  # uploads are cards (20 MB at most); nothing bigger reaches the disk
     return demo.queue(default_concurrency_limit=32).launch(
         server_name=host, server_port=port, theme=_theme(), css=CSS, share=False, show_error=True,
-        auth=authenticator(), auth_message="Log in to keep your own history.", **kwargs
+        auth=authenticator(), auth_message="Log in to keep your own history.", app_kwargs=app_kwargs, **kwargs
     )
 
 

@@ -1,4 +1,7 @@
-"""Persona cards and the model banner, as escaped HTML/Markdown (persona text is data, never markup)."""
+"""Persona cards and the model banner, as escaped HTML/Markdown (persona text is data, never markup).
+
+Cards go into `gr.HTML` (HTML-escaped); the brief and the banner into `gr.Markdown`, where HTML escaping is not
+enough (`![x](http://host/x.png)` has no HTML in it), so their text goes through `md_text`."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from html import escape
 
 from simulator.config import ModelSpec
 from simulator.persona import PersonaSpec
+
+from .chat_view import md_code, md_text
 
 DOMAIN_LABELS = {
     "sales": "Sales",
@@ -52,7 +57,7 @@ def _first_sentence(text: str) -> str:
 def model_banner(spec: ModelSpec | None, error: str | None = None) -> str:
     """Which model plays the persona, and how to connect a better one."""
     if error:
-        return f"**Persona model not available:** {escape(error)}"
+        return f"**Persona model not available:** {md_text(error)}"
     if spec is None:
         return ""
     if spec.is_embedded_default:
@@ -62,15 +67,15 @@ def model_banner(spec: ModelSpec | None, error: str | None = None) -> str:
             "set `OPENAI_API_KEY`, or `RAPPORT_PERSONA_MODEL=openai:MODEL@URL` for Ollama, vLLM or LM Studio "
             "(see the README), then restart."
         )
-    return f"**Persona model:** `{escape(spec.label)}` (set by {escape(spec.source)})."
+    return f"**Persona model:** {md_code(spec.label)} (set by {md_text(spec.source)})."
 
 
 def brief_markdown(persona: PersonaSpec, difficulty: str) -> str:
     s = persona.scenario
     return (
-        f"### {escape(persona.name)} — {escape(persona.role)}\n"
-        f"*{escape(domain_label(persona.domain.value))} · {escape(difficulty)}*\n\n"
-        f"**You are:** {escape(s.learner_role)}  \n"
-        f"**Brief:** {escape(s.learner_brief)}  \n"
-        f"**Your goal:** {escape(s.learner_goal)}"
+        f"### {md_text(persona.name)} — {md_text(persona.role)}\n"
+        f"*{md_text(domain_label(persona.domain.value))} · {md_text(difficulty)}*\n\n"
+        f"**You are:** {md_text(s.learner_role)}  \n"
+        f"**Brief:** {md_text(s.learner_brief)}  \n"
+        f"**Your goal:** {md_text(s.learner_goal)}"
     )

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 import gradio as gr
 
 from simulator.errors import RapportError
 from simulator.session import Delta, ReplyDone, Reset, Session
 
-from .chat_view import as_text, chat_messages, status_line
+from .chat_view import as_text, chat_messages, md_text, status_line
 from .session_view import hints_markdown, meter_html
 
 
@@ -41,7 +42,7 @@ class ChatPanel:
 
 def error_bubble(message: str) -> dict:
     """A failed model call, shown in the chat (it is not part of the transcript)."""
-    return {"role": "assistant", "content": f"{as_text(message)}\n\nYour message is kept: press **Retry**.",
+    return {"role": "assistant", "content": f"{as_text(message)}<br><br>Your message is kept: press <b>Retry</b>.",
             "metadata": {"title": "⚠️ The reply failed"}}
 
 
@@ -82,6 +83,45 @@ def streaming_views(session: Session, exam: bool, history: list, status: str) ->
             "Retry", "", None)
 
 
+WAIT = "Wait for the reply to finish first."
+
+
+@dataclass
+class Outbox:
+    """The learner's messages on their way to one session. A message sent while a reply streams waits here and
+    is answered next; one that cannot be sent after all (the session ended, a reply failed) goes back to the box."""
+
+    queued: list[str] = field(default_factory=list)
+    returned: list[str] = field(default_factory=list)
+    replying: bool = False  # a handler is answering this session now
+    shown: list[dict] | None = None  # while a reply streams: the chat with the reply so far
+    failure: str | None = None  # why the last reply failed
+
+
+_OUTBOXES: WeakKeyDictionary[Session, Outbox] = WeakKeyDictionary()
+
+
+def outbox(session: Session) -> Outbox:
+    """The session's outbox (a session lives in one browser's `gr.State`, so this is per browser too)."""
+    return _OUTBOXES.setdefault(session, Outbox())
+
+
+def queued_bubble(text: str) -> dict:
+    return {"role": "user", "content": as_text(text)}
+
+
+def live_history(session: Session, box: Outbox) -> list[dict]:
+    """The chat as the learner should see it now: the transcript (or the reply streaming), then queued messages."""
+    shown = box.shown if box.shown is not None else chat_messages(session)
+    return shown + [queued_bubble(text) for text in box.queued]
+
+
+def replying_status(session: Session, box: Outbox) -> str:
+    waiting = len(box.queued)
+    note = f" Your next message{'s are' if waiting > 1 else ' is'} answered after this reply." if waiting else ""
+    return f"*{md_text(session.persona.short_name)} is replying…*{note}"
+
+
 Finish = Callable[[Session, gr.Request | None], "AsyncIterator | object"]
 
 
@@ -89,7 +129,11 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
     """Build the panel and wire it to the session in `session_state`. `finish(session, request)` grades an ended
     session and returns (scorecard HTML, download paths); without it nothing is graded."""
     # The floating label would cover the first message; the panel is obviously the conversation.
-    chatbot = gr.Chatbot(label="Conversation", show_label=False, height=height, elem_id=f"{prefix}chat", buttons=["copy"])
+    # No Markdown and no LaTeX: persona files, model replies and learner messages are data, and Markdown would
+    # turn `![x](http://host/x.png)` into a request to that host. `as_text` escapes the text and sets the stage
+    # directions in italics itself.
+    chatbot = gr.Chatbot(label="Conversation", show_label=False, height=height, elem_id=f"{prefix}chat", buttons=["copy"],
+                         render_markdown=False, latex_delimiters=[], sanitize_html=True, allow_tags=False)
     with gr.Row():
         with gr.Column(scale=4):
             with gr.Row():
@@ -110,10 +154,15 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
                         elem_id=f"{prefix}downloads", interactive=False)
     panel = ChatPanel(chatbot, message, status, meter, hints, scorecard, downloads, retry, undo, restart, end)
 
-    async def stream(session: Session, events: AsyncIterator, exam: bool, request: gr.Request | None):
-        history = chat_messages(session) + [{"role": "assistant", "content": "…"}]
-        replying = f"*{as_text(session.persona.short_name)} is replying…*"
-        yield views_for(session, exam, status=replying, history=history)
+    async def answer(session: Session, events: AsyncIterator, exam: bool, box: Outbox, sending: str | None = None):
+        """Stream one reply into the chat; on failure `box.failure` says why (the learner's message is kept)."""
+        shown = chat_messages(session)
+        if sending is not None:  # committed by the first step of `events`: shown from the start, not after
+            shown.append({"role": "user", "content": as_text(sending)})
+        bubble = {"role": "assistant", "content": "…"}
+        box.shown, box.failure = shown + [bubble], None
+        committed = len(session.turns)
+        yield views_for(session, exam, status=replying_status(session, box), history=live_history(session, box))
         reply, shown_at = "", 0.0
         try:
             async for event in events:
@@ -127,39 +176,107 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
                 now = time.monotonic()
                 if isinstance(event, ReplyDone) or now - shown_at >= STREAM_INTERVAL:
                     shown_at = now
-                    history[-1]["content"] = as_text(reply) or "…"
-                    yield streaming_views(session, exam, history, replying)
+                    bubble["content"] = as_text(reply) or "…"
+                    yield streaming_views(session, exam, live_history(session, box), replying_status(session, box))
         except RapportError as exc:
-            yield views_for(session, exam, status="The reply failed; your message is kept.",
-                            history=chat_messages(session) + [error_bubble(str(exc))])
-            return
-        yield views_for(session, exam)
+            box.failure = str(exc)
+            if sending is not None and len(session.turns) == committed:  # refused before it was added: not lost
+                box.queued.insert(0, sending)
+        finally:
+            box.shown = None
+
+    async def settle(session: Session, exam: bool, box: Outbox, request: gr.Request | None):
+        """After the replies: the chat as it stands (a failure shown in it), messages that could not be sent are
+        handed back to the box, and an ended session is graded."""
+        leftover = bool(box.queued)
+        if leftover:  # the session ended or a reply failed before they could be answered
+            box.returned += box.queued
+            box.queued.clear()
+        failed = box.failure is not None and session.awaiting_reply  # else it was refused: back in the box
+        history = chat_messages(session) + ([error_bubble(box.failure)] if failed else [])
+        status = "The reply failed; your message is kept." if failed else status_line(session)
+        if leftover:
+            status += " The message(s) you sent after it were not sent: they are back in the box."
+        box.failure = None
+        yield views_for(session, exam, status=status, history=history + [queued_bubble(t) for t in box.queued])
         if session.ended and finish is not None:
-            yield views_for(session, exam, status="*Grading your conversation…*")
+            yield views_for(session, exam, status="*Grading your conversation…*", history=history)
             html, files = await finish(session, request)
-            yield views_for(session, exam, scorecard=html, downloads=files)
+            yield views_for(session, exam, status=status, history=history, scorecard=html, downloads=files)
+
+    async def on_accept(text: str, session: Session | None, exam: bool):
+        """Enter or Send: the message is shown at once and queued; the box is cleared only when it was taken.
+
+        Async on purpose: it runs on the event loop, so the queue is never touched by two threads."""
+        if session is None:
+            return (gr.skip(), *views_for(None, exam, status="Choose a persona first."))
+        box = outbox(session)
+        problem = _cannot_send(session, text, box.replying)
+        if problem:
+            return (gr.skip(), *views_for(session, exam, status=problem, history=live_history(session, box)))
+        box.queued.append(text.strip())
+        return ("", *views_for(session, exam, status=replying_status(session, box), history=live_history(session, box)))
+
+    async def on_drain(session: Session | None, exam: bool, request: gr.Request):
+        """Answer the queued messages in order. Only one drain per session runs: a message sent while a reply
+        streams is picked up by the drain already running (this one then changes nothing)."""
+        box = outbox(session) if session is not None else None
+        if box is None or box.replying or not box.queued:
+            yield tuple(gr.skip() for _ in views)
+            return
+        box.replying = True
+        try:
+            while box.queued and not session.ended and not session.awaiting_reply and box.failure is None:
+                text = box.queued.pop(0)
+                async for update in answer(session, session.send(text), exam, box, sending=text):
+                    yield update
+        finally:
+            box.replying = False
+        async for update in settle(session, exam, box, request):
+            yield update
+
+    async def on_restore(text: str, session: Session | None):
+        """Messages that could not be sent go back into the box, before whatever was typed since."""
+        box = outbox(session) if session is not None else None
+        if box is None or not box.returned:
+            return gr.skip()
+        back = "\n".join([*box.returned, *([text] if text and text.strip() else [])])
+        box.returned.clear()
+        return back
 
     async def on_send(text: str, session: Session | None, exam: bool, request: gr.Request):
-        if session is None:
-            yield ("", *views_for(None, exam, status="Choose a persona first."))
+        """The whole of a send in one call, for programs (the gradio client's `/send`, load tests)."""
+        first = await on_accept(text, session, exam)
+        yield first
+        if first[0] != "":
             return
-        problem = _cannot_send(session, text)
-        if problem:
-            yield (gr.skip(), *views_for(session, exam, status=problem))
-            return
-        async for views in stream(session, session.send(text), exam, request):
-            yield ("", *views)
+        message_value = ""
+        async for update in on_drain(session, exam, request):
+            yield (message_value, *update)
+        restored = await on_restore("", session)
+        if isinstance(restored, str):
+            yield (restored, *update)
 
     async def on_retry(session: Session | None, exam: bool, request: gr.Request):
-        if session is None or not session.awaiting_reply:
-            yield views_for(session, exam)
+        box = outbox(session) if session is not None else None
+        if box is None or box.replying or not session.awaiting_reply:
+            yield views_for(session, exam, history=live_history(session, box) if box else None)
             return
-        async for views in stream(session, session.retry(), exam, request):
-            yield views
+        box.replying = True
+        try:
+            async for update in answer(session, session.retry(), exam, box):
+                yield update
+        finally:
+            box.replying = False
+        async for update in settle(session, exam, box, request):
+            yield update
 
     async def on_end(session: Session | None, exam: bool, request: gr.Request):
         if session is None:
             yield views_for(None, exam)
+            return
+        if outbox(session).replying:
+            yield views_for(session, exam, status=WAIT, history=live_history(session, outbox(session)))
             return
         session.end()
         if finish is None:
@@ -170,7 +287,9 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         yield views_for(session, exam, scorecard=html, downloads=files)
 
     def command(action):
-        def run(session: Session | None, exam: bool):
+        async def run(session: Session | None, exam: bool):  # async: checks the outbox on the event loop
+            if session is not None and outbox(session).replying:
+                return views_for(session, exam, status=WAIT, history=live_history(session, outbox(session)))
             if session is not None:
                 action(session)
             return views_for(session, exam, scorecard="", downloads=[])
@@ -179,8 +298,16 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
 
     views = panel.views
     api = prefix.replace("-", "_")  # stable API names (`/send`, `/end`, ...) for the gradio client and load tests
-    message.submit(on_send, [message, session_state, exam_state], [message, *views], api_name=f"{api}send")
-    send.click(on_send, [message, session_state, exam_state], [message, *views], api_visibility="private")
+    # In the browser a send is three steps, so that nothing typed is lost: take the message (shown at once, box
+    # cleared), answer the queue (streamed updates never touch the box, so typing goes on), then hand back any
+    # message that could not be sent. "multiple": Enter works while a reply streams; the message waits its turn.
+    for trigger in (message.submit, send.click):
+        trigger(on_accept, [message, session_state, exam_state], [message, *views], api_visibility="private",
+                trigger_mode="multiple").then(
+            on_drain, [session_state, exam_state], views, api_visibility="private").then(
+            on_restore, [message, session_state], [message], api_visibility="private")
+    api_send = gr.Button(visible=False, elem_id=f"{prefix}api-send")
+    api_send.click(on_send, [message, session_state, exam_state], [message, *views], api_name=f"{api}send")
     retry.click(on_retry, [session_state, exam_state], views, api_name=f"{api}retry")
     undo.click(command(Session.undo), [session_state, exam_state], views, api_name=f"{api}undo")
     restart.click(command(Session.restart), [session_state, exam_state], views, api_name=f"{api}restart")
@@ -190,11 +317,12 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
     return panel
 
 
-def _cannot_send(session: Session, text: str) -> str | None:
+def _cannot_send(session: Session, text: str, replying: bool) -> str | None:
+    """Why a message cannot be taken now (it stays in the box), or None. While a reply streams it is queued."""
     if not text.strip():
         return "Type a message first."
     if session.ended:
         return "This conversation has ended: restart or choose another persona."
-    if session.awaiting_reply:
+    if session.awaiting_reply and not replying:
         return "Your last message has no reply yet: press Retry, or Undo to take it back."
     return None

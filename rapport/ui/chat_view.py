@@ -1,16 +1,54 @@
-"""Session transcript ⇄ gradio chat messages, with every text shown as text (never as HTML)."""
+"""Session transcript ⇄ gradio chat messages, with every text shown as text (never as HTML or Markdown).
+
+Persona files, model replies and learner messages are data. Two ways to show them as such:
+
+- `as_text` for chat bubbles: the chatbot renders no Markdown and no LaTeX (see `chat_panel`), so the text is
+  HTML-escaped and only the stage directions between asterisks are set in italics and line breaks kept, by us.
+- `md_text` for text placed inside a `gr.Markdown`: every Markdown and HTML special character is escaped, so
+  `![x](http://host/x.png)`, `<img src=...>`, `<http://host>` or `[x][ref]` are shown, never fetched or linked.
+"""
 
 from __future__ import annotations
 
+import re
+import string
 from html import escape
 
 from simulator.session import Session
 from simulator.transcript import Speaker
 
+_STAGE_DIRECTION = re.compile(r"\*([^*\n]+)\*")
+_HTML_SPECIALS = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+# CommonMark lets a backslash escape any ASCII punctuation; HTML's specials become entities instead, which
+# Markdown shows as the character itself (a backslash before `<` would leave the `<` to a lax renderer).
+_MARKDOWN_ESCAPES = str.maketrans(
+    {c: _HTML_SPECIALS.get(c, "\\" + c) for c in string.punctuation} | {"\r": ""}
+)
+
 
 def as_text(text: str) -> str:
-    """Escape HTML so a learner's `<script>` (or a model's) is displayed, not run or rendered."""
-    return escape(text, quote=False)
+    """A chat bubble's HTML for `text`: escaped, `*stage directions*` in italics, line breaks kept."""
+    parts = []
+    last = 0
+    for match in _STAGE_DIRECTION.finditer(text):
+        parts.append(escape(text[last:match.start()], quote=False))
+        parts.append(f"<em>{escape(match.group(1), quote=False)}</em>")
+        last = match.end()
+    parts.append(escape(text[last:], quote=False))
+    return "".join(parts).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def md_text(text: str) -> str:
+    """`text` for a gr.Markdown, shown exactly as written: no link, image, HTML, heading or list can come of it."""
+    return str(text).translate(_MARKDOWN_ESCAPES)
+
+
+def md_code(text: str) -> str:
+    """`text` as an inline code span (a file path, a model label); code spans show their content literally."""
+    text = " ".join(str(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}" if text else ""
 
 
 def chat_messages(session: Session | None) -> list[dict]:
@@ -27,7 +65,7 @@ def status_line(session: Session | None) -> str:
     if session is None:
         return ""
     if session.ending is not None:
-        return f"**Conversation over:** {escape(session.ending.detail)}. Restart or choose another persona."
+        return f"**Conversation over:** {md_text(session.ending.detail)}. Restart or choose another persona."
     if session.awaiting_reply:
         return "Your last message has no reply yet: press **Retry**, or **Undo** to take it back."
     return f"Your messages: {session.learner_turn_count} of at most {session.max_turns}."

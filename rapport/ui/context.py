@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import gradio as gr
@@ -11,22 +12,48 @@ from evals.grading import Grader
 from evals.practice import Practice, default_learner
 from simulator.config import ModelSpec
 from simulator.models import build_chat_model
+from simulator.paths import learner_personas_dir
 from simulator.persona import PersonaLibrary
 from simulator.session import Session
 
+from .auth import Role, role_of
 from .persona_model import PersonaModel
 from .scorecard_view import download_files, scorecard_html
 
 
 class LibraryHolder:
-    """The persona library shared by every browser session; re-read after the studio saves a persona."""
+    """The shared persona library (bundled, shared, RAPPORT_PERSONAS) and each logged-in learner's view of it
+    with their own personas added; re-read after the studio saves a persona."""
+
+    MAX_VIEWS = 256  # learners' views kept in memory; the least recently used is rebuilt when needed
 
     def __init__(self, library: PersonaLibrary):
         self.library = library
+        self._views: OrderedDict[str, PersonaLibrary] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def refresh(self) -> PersonaLibrary:
-        self.library = PersonaLibrary(self.library.sources)
-        return self.library
+    def refresh(self, learner: str | None = None) -> PersonaLibrary:
+        """Re-read after a save: one learner's own personas, or (None) the shared ones and so every view."""
+        with self._lock:
+            if learner is not None:
+                self._views.pop(learner, None)
+                return self.library
+            self.library = PersonaLibrary(self.library.sources)
+            self._views.clear()
+            return self.library
+
+    def for_learner(self, learner: str | None) -> PersonaLibrary:
+        """What one logged-in learner can pick: shared personas plus their own. None (no login): the shared ones."""
+        if learner is None:
+            return self.library
+        with self._lock:
+            view = self._views.pop(learner, None) or self.library.with_learner(learner_personas_dir(learner))
+            self._views[learner] = view
+            while len(self._views) > self.MAX_VIEWS:
+                self._views.popitem(last=False)
+            return view
+
+OFFLINE_JUDGE = "offline"  # a judge choice from Settings: grade with the offline coder only
 
 
 @dataclass
@@ -43,22 +70,44 @@ class AppContext:
         username = getattr(request, "username", None) if request is not None else None
         return username or default_learner()
 
+    def login(self, request: gr.Request | None) -> str | None:
+        """The logged-in user's name, or None when the app runs without a login."""
+        return (getattr(request, "username", None) or None) if request is not None else None
+
+    def role(self, request: gr.Request | None) -> Role:
+        """The user's role; without a login the one local user keeps full rights, as before roles existed."""
+        return role_of(self.login(request))
+
+    def library_for(self, request: gr.Request | None) -> PersonaLibrary:
+        """The personas this user may see and pick: never another learner's own."""
+        return self.holder.for_learner(self.login(request))
+
     def model_for(self, choice: ModelSpec | None):
         """(spec, model) for the persona: the browser's own choice from Settings, else the default."""
         if choice is None:
             return self.persona_model.spec, self.persona_model.model
-        key = choice.model_dump_json(exclude={"source"})
+        if choice.user_supplied:  # built per use: a user's key must not outlive their browser session here
+            return choice, build_chat_model(choice, "persona")
+        key = choice.cache_key
         with self._lock:
             if key not in self._models:
                 self._models[key] = (choice, build_chat_model(choice, "persona"))
             return self._models[key]
 
-    def grader_for(self, choice: ModelSpec | None) -> Grader:
-        """The grader with the browser's judge choice (one per choice, so models load once)."""
-        key = choice.model_dump_json(exclude={"source"}) if choice else ""
+    def grader_for(self, choice: ModelSpec | str | None) -> Grader:
+        """The grader with the browser's judge choice (one per choice, so models load once); OFFLINE_JUDGE: no judge."""
+        if choice == OFFLINE_JUDGE:
+            key = OFFLINE_JUDGE
+        elif isinstance(choice, ModelSpec) and choice.user_supplied:  # not cached: see model_for
+            return Grader(judge_spec=choice)
+        else:
+            key = choice.cache_key if choice else ""
         with self._lock:
             if key not in self._graders:
-                self._graders[key] = Grader(judge_spec=choice) if choice else self.practice.grader
+                if choice == OFFLINE_JUDGE:
+                    self._graders[key] = Grader(offline_only=True)
+                else:
+                    self._graders[key] = Grader(judge_spec=choice) if choice else self.practice.grader
             return self._graders[key]
 
     async def finish(self, session: Session, request: gr.Request | None):

@@ -13,6 +13,7 @@ from evals.scorecard import Scorecard
 from simulator.errors import RapportError
 from simulator.models import ScriptedChatModel
 
+from .chat_view import md_text
 from .context import AppContext
 from .scorecard_view import scorecard_html
 
@@ -61,16 +62,17 @@ def history_tab(ctx: AppContext):
         if not history:
             return ("No sessions yet: practise with someone first.", [], "", gr.update(choices=[], value=None))
         tip = suggest_next(history, [s.spec for s in ctx.holder.library])
-        advice = (f"**Practise next:** {escape(tip.persona_name)} on {tip.difficulty.value}. {escape(tip.reason)}")
+        advice = (f"**Practise next:** {md_text(tip.persona_name)} on {tip.difficulty.value}. {md_text(tip.reason)}")
         chart = criteria_over_time_chart(criterion_series(history))
         return advice, _rows(history), chart, gr.update(choices=_choices(history), value=None)
 
-    def open_session(session_id: str | None):
+    def open_session(session_id: str | None, request: gr.Request):
         if not session_id:
             return "Choose a session first."
+        learner = ctx.learner(request)  # the store answers only for this learner's own sessions
         try:
-            session = ctx.practice.store.load(session_id, ScriptedChatModel())
-            graded = stored_graded(ctx.practice.store.scorecards(session_id))
+            session = ctx.practice.store.load(session_id, ScriptedChatModel(), learner_id=learner)
+            graded = stored_graded(ctx.practice.store.scorecards(session_id, learner_id=learner))
         except RapportError as exc:
             return f"<p>{escape(str(exc))}</p>"
         if graded is None:

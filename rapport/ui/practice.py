@@ -13,6 +13,7 @@ from simulator.persona.spec import Domain
 
 from .cards import brief_markdown, domain_label, persona_card_html
 from .chat_panel import chat_panel, views_for
+from .chat_view import md_code, md_text
 from .context import AppContext
 
 ALL_FIELDS = "all"
@@ -52,19 +53,23 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
 
     def opened(session, level: str, exam_on: bool):
         remembered = ctx.practice.remembered(session)
-        note = (f"\n\n*{session.persona.short_name} remembers {remembered} thing(s) from your earlier sessions.*"
+        note = (f"\n\n*{md_text(session.persona.short_name)} remembers {remembered} thing(s) from your earlier sessions.*"
                 if remembered else "")
         return (session, gr.update(visible=False), gr.update(visible=True),
                 brief_markdown(session.persona, level) + note,
                 *views_for(session, exam_on, scorecard="", downloads=[]))
 
     def start(persona_id: str, level: str, choice, judge, exam_on: bool, request: gr.Request):
-        spec, model = ctx.model_for(choice)
+        try:  # a choice made before the operator changed the endpoints is refused in one line, not a server error
+            spec, model = ctx.model_for(choice)
+        except RapportError as exc:
+            raise gr.Error(f"{exc}; choose again in Settings") from None
         if model is None:
             raise gr.Error(ctx.persona_model.error or "no persona model is configured")
         try:
-            session = ctx.practice.start(ctx.holder.library.get(persona_id), model, learner=ctx.learner(request),
-                                         difficulty=level, model_spec=spec)
+            persona = ctx.library_for(request).get(persona_id)  # never another learner's own persona
+            session = ctx.practice.start(persona, model, learner=ctx.learner(request), difficulty=level,
+                                         model_spec=spec)
         except RapportError as exc:
             raise gr.Error(str(exc)) from None
         session.judge_choice = judge
@@ -73,8 +78,8 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
     def resume(session_id: str | None, choice, judge, exam_on: bool, request: gr.Request):
         if not session_id:
             raise gr.Error("Choose a session first.")
-        spec, model = ctx.model_for(choice)
         try:
+            spec, model = ctx.model_for(choice)
             session = ctx.practice.resume(session_id, model, learner=ctx.learner(request), model_spec=spec)
         except RapportError as exc:
             raise gr.Error(str(exc)) from None
@@ -97,7 +102,10 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
 
         @gr.render(inputs=[field, library_version])
         def gallery(chosen_field: str, _version: int):
-            sources = [s for s in ctx.holder.library if chosen_field in (ALL_FIELDS, s.spec.domain.value)]
+            from gradio.context import LocalContext  # a render function is not handed the request; gradio keeps it here
+
+            library = ctx.library_for(LocalContext.request.get(None))  # shared personas plus this learner's own
+            sources = [s for s in library if chosen_field in (ALL_FIELDS, s.spec.domain.value)]
             if not sources:
                 gr.Markdown("No personas in this field yet.")
             for row_start in range(0, len(sources), 3):
@@ -112,10 +120,8 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
                             button.click(_starter(start, source.spec.id),
                                          inputs=[difficulty, model_choice, judge_choice, exam_state],
                                          outputs=start_outputs)
-            if ctx.holder.library.problems:
-                gr.Markdown(
-                    "**Some persona files did not load:**\n" + "\n".join(f"- `{p}`" for p in ctx.holder.library.problems)
-                )
+            if library.problems:
+                gr.Markdown("**Some persona files did not load:**\n" + "\n".join(f"- {md_code(p)}" for p in library.problems))
 
     back.click(lambda exam_on: (None, gr.update(visible=True), gr.update(visible=False),
                                 *views_for(None, exam_on, status="", scorecard="", downloads=[])),

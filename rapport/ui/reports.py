@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from html import escape
 from pathlib import Path
 
 import gradio as gr
+
+from .chat_view import md_code
+
+# The report is a file on disk, written from persona and model text: whatever is in it, the frame may load
+# nothing from anywhere (inline styles and data: images only).
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 
 
 def runs_dir() -> Path:
@@ -29,14 +37,23 @@ def report_view(folder: str | None) -> str:
     html_path = Path(folder) / "report.html"
     if not html_path.is_file():
         return f"<p>No report.html in {escape(folder)}.</p>"
-    page = html_path.read_text(encoding="utf-8")
+    page = _locked_down(html_path.read_text(encoding="utf-8"))
     return (f'<iframe class="rapport-report" title="Eval report" sandbox="allow-same-origin" '
             f'style="width:100%;height:900px;border:1px solid #8884;border-radius:8px" srcdoc="{escape(page, quote=True)}">'
             "</iframe>")
 
 
+def _locked_down(page: str) -> str:
+    """The page with a Content-Security-Policy as the first thing in its head (a later one would come too late)."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{REPORT_CSP}">'
+    head = _HEAD.search(page)
+    if head:
+        return page[: head.end()] + meta + page[head.end():]
+    return f"<head>{meta}</head>{page}"
+
+
 def reports_tab() -> tuple:
-    gr.Markdown(f"Eval-suite runs found in `{escape(str(runs_dir()))}` (run `rapport eval SUITE --out runs/NAME`).")
+    gr.Markdown(f"Eval-suite runs found in {md_code(runs_dir())} (run `rapport eval SUITE --out runs/NAME`).")
     with gr.Row():
         picker = gr.Dropdown(label="Run", choices=[], elem_id="reports-picker", scale=4)
         refresh = gr.Button("Refresh", elem_id="reports-refresh", scale=1)

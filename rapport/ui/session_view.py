@@ -7,6 +7,8 @@ from html import escape
 from simulator.behaviours import BREAKING, Behaviour
 from simulator.session import Session
 
+from .chat_view import md_text
+
 HINT_WORDS = {
     Behaviour.REFLECTION_SIMPLE: "simple reflection", Behaviour.REFLECTION_COMPLEX: "complex reflection",
     Behaviour.OPEN_QUESTION: "open question", Behaviour.CLOSED_QUESTION: "closed question",
@@ -41,7 +43,7 @@ def meter_html(session: Session | None) -> str:
 
 
 def hints_markdown(session: Session | None) -> str:
-    """What the coder saw in the learner's last turn, good first."""
+    """What the coder saw in the learner's last turn, good first (Markdown: the persona's trigger texts escaped)."""
     if session is None or not session.trajectory:
         return ""
     reading = session.trajectory[-1].reading
@@ -51,7 +53,7 @@ def hints_markdown(session: Session | None) -> str:
     bad += [f"“{h.description}”" for h in reading.triggers if h.side == "breaks"]
     parts = []
     if good:
-        parts.append("**good:** " + ", ".join(escape(g) for g in good))
+        parts.append("**good:** " + ", ".join(md_text(g) for g in good))
     if bad:
-        parts.append("**careful:** " + ", ".join(escape(b) for b in bad))
+        parts.append("**careful:** " + ", ".join(md_text(b) for b in bad))
     return "**Coach:** " + ("  ·  ".join(parts) if parts else "nothing stood out in that turn.")

@@ -9,44 +9,93 @@ from pathlib import Path
 import gradio as gr
 
 from simulator.errors import RapportError
-from simulator.paths import user_personas_dir
-from simulator.persona import Difficulty
+from simulator.paths import learner_personas_dir, user_personas_dir
+from simulator.persona import Difficulty, PersonaLibrary
+from simulator.persona.library import Origin
 from simulator.persona.lint import located_warnings
-from simulator.persona.loader import persona_from_text
+from simulator.persona.loader import parse_persona_text
 from simulator.persona.cards import card_to_persona, export_card, read_card
 from simulator.persona.writer import persona_to_yaml, save_persona
 from simulator.session import Session
-from simulator.yaml_source import load_yaml
 
+from .auth import Role
 from .cards import persona_card_html
 from .chat_panel import chat_panel, views_for
-from .context import AppContext
+from .chat_view import md_code, md_text
+from .context import AppContext, LibraryHolder
 
 EDITOR_LABEL = "editor"
+# The editor checks on every keystroke, for every user at once: the largest bundled persona is 10 KB, and a
+# bigger text would let one user keep the CPU busy (files on disk keep the 5 MB limit).
+MAX_EDITOR_CHARS = 256 * 1024
 
 
 def validation_report(text: str) -> tuple[str, str]:
     """(validation and lint messages as Markdown, the card preview as HTML) for the editor's text."""
     if not text.strip():
         return "Load a persona or paste YAML to start.", ""
-    spec, problems = persona_from_text(text, EDITOR_LABEL)
+    spec, problems, data = parse_persona_text(text, EDITOR_LABEL, limit=MAX_EDITOR_CHARS)
     if spec is None:
-        lines = "\n".join(f"- line {p.line or '?'}: `{escape(p.field)}`: {escape(p.message)}" for p in problems)
+        lines = "\n".join(f"- line {p.line or '?'}: {md_code(p.field)}: {md_text(p.message)}" for p in problems)
         return f"**{len(problems)} error(s)** — fix these to try or save the persona:\n{lines}", ""
-    warnings = located_warnings(spec, load_yaml(text, EDITOR_LABEL), EDITOR_LABEL)
+    warnings = located_warnings(spec, data, EDITOR_LABEL)
     if warnings:
-        lines = "\n".join(f"- line {w.line or '?'}: `{escape(w.field)}`: {escape(w.message)}" for w in warnings)
+        lines = "\n".join(f"- line {w.line or '?'}: {md_code(w.field)}: {md_text(w.message)}" for w in warnings)
         return f"✓ **Valid.** {len(warnings)} suggestion(s):\n{lines}", persona_card_html(spec)
     return "✓ **Valid**, and no suggestions.", persona_card_html(spec)
 
 
-def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.State) -> None:
+KINDS = {Origin.BUNDLED: "bundled", Origin.USER: "shared", Origin.EXTRA: "RAPPORT_PERSONAS"}
+
+
+def free_id(persona_id: str, library: PersonaLibrary) -> str:
+    """`<id>-2`, `<id>-3`, ...: the first id no persona in `library` uses."""
+    base = persona_id[:60].rstrip("-")
+    return next(f"{base}-{n}" for n in range(2, 10_000) if not library.origins(f"{base}-{n}"))
+
+
+def save_studio_persona(holder: LibraryHolder, text: str, *, force: bool, login: str | None,
+                        role: Role) -> tuple[Path | None, str]:
+    """Save the editor's persona where this user's saves belong; (the file or None, a Markdown message).
+
+    A logged-in learner saves into their own space, which only they see; trainers and admins (and the one
+    local user without a login) save the shared personas. No save ever replaces a bundled persona, or, for a
+    learner, a shared one: the message suggests a free id instead.
+    """
+    spec, problems = parse_persona_text(text, EDITOR_LABEL, limit=MAX_EDITOR_CHARS)[:2]
+    if spec is None:
+        return None, f"Not saved: {len(problems)} error(s) to fix first."
+    own = login is not None and not role.edits_shared_personas
+    library = holder.for_learner(login)
+    origins = library.origins(spec.id)
+    protected = origins & ({Origin.BUNDLED, Origin.USER, Origin.EXTRA} if own else {Origin.BUNDLED, Origin.EXTRA})
+    if protected and (own or Origin.USER not in origins):  # editing an existing shared override is allowed
+        kind = KINDS[min(protected, key=list(KINDS).index)]
+        clash = ("which your own personas cannot replace. To save your own copy" if own
+                 else "and saving would replace it for everyone. To save your version")
+        return None, (f"Not saved: `{escape(spec.id)}` is the id of a {kind} persona, {clash}, change `id:` to a "
+                      f"new one, for example `{free_id(spec.id, library)}`.")
+    try:
+        path = save_persona(spec, learner_personas_dir(login) if own else user_personas_dir(), force=force, text=text)
+    except RapportError as exc:
+        return None, f"Not saved: {escape(str(exc))}. Tick the overwrite box to replace it."
+    holder.refresh(login if own else None)
+    if own:
+        return path, f"Saved `{escape(spec.id)}` to your own personas: it is in your practice gallery; only you see it."
+    if login is not None:
+        return path, f"Saved `{escape(spec.id)}` as a shared persona: it is now in everyone's practice gallery."
+    return path, f"Saved `{escape(str(path))}`. It is now in the practice gallery."
+
+
+def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.State):
+    """Build the studio; returns (handler, outputs) that refresh its persona list for the user who opens it."""
     holder = ctx.holder
     session_state = gr.State(None)
     exam_state = gr.State(False)
     gr.Markdown(
-        "Edit a persona as YAML. Errors and suggestions update as you type. Saving writes to "
-        f"`{escape(str(user_personas_dir()))}`; a persona there with the same id as a bundled one replaces it."
+        "Edit a persona as YAML. Errors and suggestions update as you type. Saving never replaces a bundled "
+        "persona. With a login, a learner's saves are their own (only they see them), and trainers and admins "
+        f"save the shared personas; without one, saves go to `{escape(str(user_personas_dir()))}`."
     )
     with gr.Row():
         with gr.Column(scale=3):
@@ -76,14 +125,20 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
                     try_it = gr.Button("Start a test conversation", elem_id="studio-try", scale=1)
                 panel = chat_panel(session_state, exam_state, prefix="studio-", height=320)
 
-    def load_persona_text(persona_id: str | None) -> str:
+    def source_choices(request: gr.Request):
+        return gr.update(choices=ctx.library_for(request).ids())
+
+    def load_persona_text(persona_id: str | None, request: gr.Request) -> str:
         if not persona_id:
             return ""
-        source_file = holder.library.source(persona_id)
+        try:
+            source_file = ctx.library_for(request).source(persona_id)  # never another learner's own persona
+        except RapportError as exc:
+            raise gr.Error(str(exc)) from None
         return source_file.path.read_text(encoding="utf-8")
 
     def start_trial(text: str, difficulty: str, choice):
-        spec, problems = persona_from_text(text, EDITOR_LABEL)
+        spec, problems = parse_persona_text(text, EDITOR_LABEL, limit=MAX_EDITOR_CHARS)[:2]
         if spec is None:
             raise gr.Error(f"The persona has {len(problems)} error(s); fix them first.")
         model_spec, model = ctx.model_for(choice)
@@ -92,32 +147,28 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
         session = Session(spec, model, difficulty=difficulty, model_spec=model_spec)  # a trial: not stored
         return session, *views_for(session, False, scorecard="", downloads=[])
 
-    def save_text(text: str, force: bool, version: int):
-        spec, problems = persona_from_text(text, EDITOR_LABEL)
-        if spec is None:
-            return f"Not saved: {len(problems)} error(s) to fix first.", version
-        try:
-            path = save_persona(spec, user_personas_dir(), force=force, text=text)
-        except RapportError as exc:
-            return f"Not saved: {escape(str(exc))}. Tick the overwrite box to replace it.", version
-        holder.refresh()
-        return f"Saved `{escape(str(path))}`. It is now in the practice gallery.", version + 1
+    def save_text(text: str, force: bool, version: int, request: gr.Request):
+        path, message = save_studio_persona(holder, text, force=force, login=ctx.login(request),
+                                            role=ctx.role(request))
+        if path is None:
+            return message, version, gr.update()
+        return message, version + 1, source_choices(request)
 
-    def import_card(path: str | None):
+    def import_card(path: str | None, request: gr.Request):
         if not path:
             return gr.update(), ""
         try:
-            spec = card_to_persona(read_card(path), taken_ids=set(holder.library.ids()))
+            spec = card_to_persona(read_card(path), taken_ids=set(ctx.library_for(request).ids()))
         except RapportError as exc:
-            return gr.update(), f"**Not imported:** {escape(str(exc))}"
+            return gr.update(), f"**Not imported:** {md_text(str(exc))}"
         notes = spec.card_extensions.get("rapport_import_notes") or []
-        listed = "\n".join(f"- {escape(str(n))}" for n in notes)
+        listed = "\n".join(f"- {md_text(str(n))}" for n in notes)
         return persona_to_yaml(spec), "Imported into the editor (not saved yet)." + (
             f" Filled in with defaults — review these:\n{listed}" if listed else ""
         )
 
     def export_editor(text: str, version: str, png: bool) -> str | None:
-        spec, problems = persona_from_text(text, EDITOR_LABEL)
+        spec, problems = parse_persona_text(text, EDITOR_LABEL, limit=MAX_EDITOR_CHARS)[:2]
         if spec is None:
             raise gr.Error(f"The persona has {len(problems)} error(s); fix them first.")
         folder = Path(tempfile.mkdtemp(prefix="rapport-card-"))
@@ -128,7 +179,9 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
     load.click(load_persona_text, source, editor)
     card_upload.upload(import_card, card_upload, [editor, import_notes])
     export.click(export_editor, [editor, card_format, card_png], exported)
-    editor.change(validation_report, editor, [report, card], trigger_mode="always_last", show_progress="hidden")
+    editor.change(validation_report, editor, [report, card], trigger_mode="always_last", show_progress="hidden",
+                  concurrency_limit=2)  # keystroke checks never take more than one core from the other users
     try_it.click(start_trial, [editor, level, model_choice], [session_state, *panel.views])
-    save.click(save_text, [editor, overwrite, library_version], [saved, library_version])
+    save.click(save_text, [editor, overwrite, library_version], [saved, library_version, source])
+    return source_choices, source
 

@@ -7,11 +7,51 @@ they are read, never copied. Each record carries the group id that `splits` uses
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TypeVar
+
+from ..data_files import load_json, read_text
+from ..errors import DataFileError
+
+MAX_CORPUS_FILE_BYTES = 64 * 1024 * 1024  # the largest shipped corpus file is about 20 MB
+R = TypeVar("R")
+
+
+def _open(path: Path) -> IO[str]:
+    """A corpus file, refused (one line naming it) when it is missing, not a file or over the size limit."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataFileError.single(path, None, "<file>", f"cannot read: {exc.strerror or exc}") from None
+    if not path.is_file() or size > MAX_CORPUS_FILE_BYTES:
+        raise DataFileError.single(path, None, "<file>", f"not a file under the limit of {MAX_CORPUS_FILE_BYTES:,} bytes")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _corpus(folder: str) -> Callable[[Callable[[Path], R]], Callable[[Path], R]]:
+    """Readers trust the corpus layout; a file that does not match it (`calibrate --data` takes any folder)
+    becomes one line naming the folder instead of a KeyError deep inside a reader."""
+
+    def wrap(reader: Callable[[Path], R]) -> Callable[[Path], R]:
+        @functools.wraps(reader)
+        def read(data_dir: Path) -> R:
+            try:
+                return reader(data_dir)
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError, csv.Error, RecursionError) as exc:
+                detail = f"missing column or field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())[:160]
+                raise DataFileError.single(data_dir / folder, None, "<corpus>",
+                                           f"not in the expected layout: {type(exc).__name__}: {detail}") from None
+            except UnicodeDecodeError as exc:
+                raise DataFileError.single(data_dir / folder, None, "<corpus>", f"not UTF-8 text (byte {exc.start})") from None
+
+        return read
+
+    return wrap
 
 EPITOME_FILES = {
     "er": "emotional-reactions-reddit.csv",
@@ -93,13 +133,14 @@ class UptakeExchange:
     uptake_zscore: float
 
 
+@_corpus("epitome_reddit")
 def read_epitome(data_dir: Path) -> list[EpitomePair]:
     """The 3,023 unique (seeker, response) pairs with ER, IP and EX levels merged."""
     levels: dict[str, dict[tuple[str, str], int]] = {}
     texts: dict[tuple[str, str], tuple[str, str]] = {}
     for mechanism, name in EPITOME_FILES.items():
         per_pair: dict[tuple[str, str], int] = {}
-        with open(data_dir / "epitome_reddit" / name, encoding="utf-8", newline="") as handle:
+        with _open(data_dir / "epitome_reddit" / name) as handle:
             for row in csv.DictReader(handle):
                 key = (row["sp_id"], row["rp_id"])
                 # A few pairs are listed twice; keep the first label, as every file is read alike.
@@ -143,15 +184,17 @@ def _rating(value: object) -> int | None:
         return None
 
 
+@_corpus("esconv")
 def read_esconv(data_dir: Path) -> list[SupportConversation]:
     """The 1,300 ESConv conversations (train, valid and test files of the HF release)."""
     conversations: list[SupportConversation] = []
     for name in ("train.json", "valid.json", "test.json"):
-        with open(data_dir / "esconv" / name, encoding="utf-8") as handle:
-            for line in handle:
+        path = data_dir / "esconv" / name
+        with _open(path) as handle:
+            for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue
-                record = json.loads(line)
+                record = load_json(line, f"{path}:{number}")
                 dialog = record["dialog"]
                 utterances = [
                     ("seeker" if d["speaker"] == "usr" else "supporter", d["text"], d.get("strategy", ""))
@@ -163,10 +206,11 @@ def read_esconv(data_dir: Path) -> list[SupportConversation]:
     return conversations
 
 
+@_corpus("esconv")
 def read_failed_esconv(data_dir: Path) -> list[SupportConversation]:
     """The 196 FailedESConv conversations (the low-quality contrast set)."""
-    with open(data_dir / "esconv" / "FailedESConv.json", encoding="utf-8") as handle:
-        records = json.load(handle)
+    path = data_dir / "esconv" / "FailedESConv.json"
+    records = load_json(read_text(path, MAX_CORPUS_FILE_BYTES), path, limit=MAX_CORPUS_FILE_BYTES)
     conversations: list[SupportConversation] = []
     for record in records:
         dialog = record["dialog"]
@@ -181,9 +225,10 @@ def read_failed_esconv(data_dir: Path) -> list[SupportConversation]:
     return conversations
 
 
+@_corpus("pair_reflections")
 def read_pair(data_dir: Path) -> list[ReflectionPrompt]:
     """The 318 PAIR prompts with 2 high, 1 medium and 5 low quality responses each."""
-    with open(data_dir / "pair_reflections" / "pair_data.csv", encoding="utf-8", newline="") as handle:
+    with _open(data_dir / "pair_reflections" / "pair_data.csv") as handle:
         return [
             ReflectionPrompt(
                 row["prompt"].strip(),
@@ -195,10 +240,11 @@ def read_pair(data_dir: Path) -> list[ReflectionPrompt]:
         ]
 
 
+@_corpus("uptake_ncte")
 def read_uptake(data_dir: Path) -> list[UptakeExchange]:
     """NCTE exchanges that carry an uptake rating (rows without one are skipped)."""
     exchanges: list[UptakeExchange] = []
-    with open(data_dir / "uptake_ncte" / "uptake_data.csv", encoding="utf-8", newline="") as handle:
+    with _open(data_dir / "uptake_ncte" / "uptake_data.csv") as handle:
         for row in csv.DictReader(handle):
             if not row["uptake"] or not row["uptake_zscore"]:
                 continue
@@ -253,11 +299,12 @@ def available(data_dir: Path, corpus: str) -> bool:
     return (data_dir / CORPUS_FILES[corpus]).is_file()
 
 
+@_corpus("talkmoves")
 def read_talkmoves(data_dir: Path) -> list[TalkMove]:
     """Teacher sentences that follow a student sentence in the same transcript (the authors' pair setting)."""
     moves: list[TalkMove] = []
     previous: dict[str, str] | None = None
-    with open(data_dir / "talkmoves" / "talkmoves_sentences.csv", encoding="utf-8", newline="") as handle:
+    with _open(data_dir / "talkmoves" / "talkmoves_sentences.csv") as handle:
         for row in csv.DictReader(handle):
             same = previous is not None and previous["transcript_id"] == row["transcript_id"]
             if same and previous["role"] == "S" and row["role"] == "T" and row["teacher_code"].isdigit():
@@ -267,10 +314,11 @@ def read_talkmoves(data_dir: Path) -> list[TalkMove]:
     return moves
 
 
+@_corpus("dailydialog")
 def read_dailydialog(data_dir: Path) -> list[DialogueAct]:
     """Every DailyDialog turn after the first, deduplicated by dialogue text (the corpus repeats dialogues)."""
     dialogues: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    with open(data_dir / "dailydialog" / "dailydialog_utterances.csv", encoding="utf-8", newline="") as handle:
+    with _open(data_dir / "dailydialog" / "dailydialog_utterances.csv") as handle:
         for row in csv.DictReader(handle):
             dialogues.setdefault((row["split"], row["dialogue_idx"]), []).append((row["text"].strip(), int(row["act"])))
     acts: list[DialogueAct] = []

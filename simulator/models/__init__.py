@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.language_models import BaseChatModel
 
-from ..config import ModelSpec, Role, resolve_model_spec
+from ..config import ModelSpec, Role, UserEndpoint, resolve_model_spec, user_endpoints_allowed
 from ..errors import ConfigError, ModelError
 from .fake import ScriptedChatModel
 
@@ -12,6 +12,10 @@ from .fake import ScriptedChatModel
 def build_chat_model(spec: ModelSpec, role: Role | str = Role.PERSONA) -> BaseChatModel:
     """The chat model `spec` describes. Heavy providers are imported only when chosen."""
     role = Role(role).value
+    if spec.user_supplied:
+        # Only ever an http(s) endpoint with the user's own key, and only while the operator allows it.
+        if not isinstance(spec, UserEndpoint) or spec.provider != "openai" or not user_endpoints_allowed():
+            raise ConfigError("this server only uses the endpoints its operator configured")
     if spec.provider == "fake":
         # `fake:replies.json` replays a JSON list of replies, round and round, at once; plain `fake` echoes,
         # with a small delay per word that makes streaming visible in the UI.
@@ -76,6 +80,7 @@ __all__ = [
     "ModelSpec",
     "Role",
     "ScriptedChatModel",
+    "UserEndpoint",
     "build_chat_model",
     "chat_model_for",
     "describe_model_error",

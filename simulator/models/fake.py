@@ -35,6 +35,7 @@ class ScriptedChatModel(BaseChatModel):
     cycle: bool = False  # reuse `replies` from the start when they run out
     fail_with: list[BaseException | None] = Field(default_factory=list)  # one entry consumed per call
     delay: float = 0.0  # seconds per streamed word; lets tests and the UI see streaming
+    fail_after: int = 0  # words a failing call streams before its `fail_with` error (a connection cut mid-reply)
     prompts: list[list[BaseMessage]] = Field(default_factory=list)
     prompt_style: str = "chat"
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -45,7 +46,7 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "rapport-scripted"
 
-    def _next_reply(self, messages: list[BaseMessage]) -> str:
+    def _next_reply(self, messages: list[BaseMessage], streaming: bool = False) -> str:
         with self._lock:
             self.prompts.append(list(messages))
             call = self._calls
@@ -55,6 +56,8 @@ class ScriptedChatModel(BaseChatModel):
             if failure is None:
                 self._served += 1  # a failed call does not use up a scripted reply
         if failure is not None:
+            if streaming and self.fail_after:
+                return _Failing(failure)
             raise failure
         if self.replies:
             if served < len(self.replies):
@@ -84,7 +87,7 @@ class ScriptedChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         import time
 
-        for piece in _pieces(self._next_reply(messages)):
+        for piece in self._streamed(self._next_reply(messages, streaming=True)):
             if self.delay:
                 time.sleep(self.delay)
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
@@ -96,10 +99,17 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for piece in _pieces(self._next_reply(messages)):
+        for piece in self._streamed(self._next_reply(messages, streaming=True)):
             if self.delay:
                 await asyncio.sleep(self.delay)
             yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+    def _streamed(self, reply: "str | _Failing") -> Iterator[str]:
+        """The reply's pieces; a failing call streams `fail_after` words of a filler reply, then raises."""
+        if isinstance(reply, _Failing):
+            yield from ["Well, "] * self.fail_after
+            raise reply.error
+        yield from _pieces(reply)
 
     async def _agenerate(
         self,
@@ -112,6 +122,13 @@ class ScriptedChatModel(BaseChatModel):
         if self.delay:
             await asyncio.sleep(self.delay * len(_pieces(text)))  # as long as streaming the same reply would take
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+
+class _Failing:
+    """A call that fails part-way through its stream."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
 
 
 def _pieces(text: str) -> Sequence[str]:

@@ -17,18 +17,33 @@ def is_local(base_url: str | None) -> bool:
     return bool(base_url) and (urlparse(base_url).hostname or "") in LOCAL_HOSTS
 
 
+NO_KEY = "not-needed"  # the openai client insists on some key; servers without auth ignore it
+
+
 def api_key_for(spec: ModelSpec, role: str) -> str:
-    """The key from `spec.api_key_env`; local servers (Ollama, vLLM, LM Studio) do not need one."""
+    """The key for `spec`'s endpoint: a user's endpoint gets only the key the user gave (never the server's
+    environment, so the operator's key cannot be sent to a URL a user typed); an operator's spec gets the key from
+    its `api_key_env`. Local servers (Ollama, vLLM, LM Studio) do not need one."""
+    if spec.user_supplied:
+        key = spec.api_key.get_secret_value() if getattr(spec, "api_key", None) else ""
+        return key or NO_KEY
     key = os.environ.get(spec.api_key_env)
     if key:
         return key
     if is_local(spec.base_url):
-        return "not-needed"
+        return NO_KEY
     where = spec.base_url or "api.openai.com"
     raise ConfigError(
         f"the {role} model {spec.label} needs an API key for {where}: set {spec.api_key_env}"
         f" (or set RAPPORT_{role.upper()}_API_KEY_ENV to the variable that holds it)"
     )
+
+
+def endpoint_url(spec: ModelSpec) -> str | None:
+    """Where requests for `spec` go; OPENAI_BASE_URL is the operator's default and never applies to a user's spec."""
+    if spec.user_supplied:
+        return spec.base_url
+    return spec.base_url or os.environ.get("OPENAI_BASE_URL") or None
 
 
 def build_openai_chat_model(spec: ModelSpec, role: str) -> BaseChatModel:
@@ -37,7 +52,7 @@ def build_openai_chat_model(spec: ModelSpec, role: str) -> BaseChatModel:
 
     return OpenAICompatibleChatModel(
         model_name=spec.model or DEFAULT_OPENAI_MODEL,
-        base_url=spec.base_url or os.environ.get("OPENAI_BASE_URL") or None,
+        base_url=endpoint_url(spec),
         api_key=api_key_for(spec, role),
         timeout=spec.timeout,
         max_retries=spec.max_retries,
@@ -51,14 +66,16 @@ def describe_openai_error(exc: BaseException, spec: ModelSpec, role: str) -> Mod
         import openai
     except ImportError:  # pragma: no cover - openai is a dependency
         return None
-    where = spec.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    setting = f"RAPPORT_{role.upper()}_MODEL / RAPPORT_{role.upper()}_BASE_URL"
+    where = endpoint_url(spec) or "https://api.openai.com/v1"
+    setting = ("the URL in Settings" if spec.user_supplied
+               else f"RAPPORT_{role.upper()}_MODEL / RAPPORT_{role.upper()}_BASE_URL")
+    key_source = "the key you entered" if spec.user_supplied else f"the API key in {spec.api_key_env}"
     if isinstance(exc, openai.APITimeoutError):
         return ModelError(f"the {role} model at {where} did not answer within {spec.timeout:g}s (after retries); try again")
     if isinstance(exc, openai.APIConnectionError):
         return ModelError(f"cannot reach the {role} model at {where}: {_root_cause(exc)}; check that the server is running and {setting}")
     if isinstance(exc, openai.AuthenticationError):
-        return ModelError(f"{where} rejected the API key in {spec.api_key_env}; set a valid key", retryable=False)
+        return ModelError(f"{where} rejected {key_source}; set a valid key", retryable=False)
     if isinstance(exc, openai.NotFoundError):
         return ModelError(f"{where} has no model '{spec.model or DEFAULT_OPENAI_MODEL}' (or the URL is wrong); set {setting}", retryable=False)
     if isinstance(exc, openai.RateLimitError):

@@ -52,23 +52,32 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def png_text_chunks(raw: bytes, source: str) -> dict[str, bytes]:
-    """The text chunks (tEXt, and zTXt some tools write by mistake) by lower-cased keyword; the first of each wins."""
+    """The card text chunks (tEXt, and zTXt some tools write by mistake) by lower-cased keyword; the first of each wins.
+
+    Only the first chunk of each card keyword is inflated, and all inflation together is bounded, so a PNG
+    full of small compressed chunks cannot expand to gigabytes (a decompression bomb).
+    """
     texts: dict[str, bytes] = {}
+    inflated = 0
     for kind, body in _chunks(raw, source):
         if kind not in (b"tEXt", b"zTXt"):
             continue
         keyword, _, text = body.partition(b"\0")
+        name = keyword.decode("latin-1").lower()
+        if name not in CARD_KEYWORDS or name in texts:
+            continue
         if kind == b"zTXt":
             inflater = zlib.decompressobj()
             try:
-                text = inflater.decompress(text[1:], MAX_INFLATED_BYTES)  # text[0] is the compression method
+                text = inflater.decompress(text[1:], MAX_INFLATED_BYTES - inflated)  # text[0] is the compression method
             except zlib.error as exc:
                 message = f"corrupted zTXt chunk '{keyword.decode('latin-1')}': {exc}"
                 raise DataFileError.single(source, None, "<file>", message) from None
             if inflater.unconsumed_tail:
                 message = f"zTXt chunk '{keyword.decode('latin-1')}' inflates past {MAX_INFLATED_BYTES:,} bytes"
                 raise DataFileError.single(source, None, "<file>", message)
-        texts.setdefault(keyword.decode("latin-1").lower(), text)
+            inflated += len(text)
+        texts[name] = text
     return texts
 
 

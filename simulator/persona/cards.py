@@ -45,8 +45,10 @@ __all__ = [
     "card_to_persona",
     "convert_card",
     "export_card",
+    "persona_file_text",
     "persona_to_card",
     "read_card",
+    "save_imported_persona",
 ]
 
 
@@ -141,6 +143,9 @@ def _parse_json(text: str, source: str, where: str) -> Any:
     def reject(constant: str) -> None:
         raise ValueError(f"{constant} is not a JSON value")
 
+    from ..data_files import MAX_DEPTH, check_json_depth
+
+    check_json_depth(text, source, MAX_DEPTH)  # the same bound as every other file: a card nested deeper never loads
     try:
         return json.loads(text, parse_constant=reject)
     except json.JSONDecodeError as exc:
@@ -300,6 +305,70 @@ def card_to_persona(card: dict[str, Any], *, taken_ids: set[str]) -> PersonaSpec
         return spec
     persona["card_extensions"] = {**persona["card_extensions"], CARD_VERSION: version, CARD_PATCH: patch}
     return _validated(persona)
+
+
+def persona_file_text(spec: PersonaSpec, source: str | Path) -> str:
+    """The persona file a card becomes, refused in one line naming the card if Rapport could not load it back.
+
+    A card may be four times the size of a persona file (pictures, lorebooks), so this is checked on the
+    persona text itself, with the same bounded loader that reads persona files later.
+    """
+    from ..yaml_source import MAX_DATA_FILE_BYTES
+    from .loader import persona_from_text
+    from .writer import persona_to_yaml
+
+    def too_big(size: int, least: str = "") -> DataFileError:
+        message = f"it makes a persona file of {least}{size:,} bytes; a persona file may be at most {MAX_DATA_FILE_BYTES:,}"
+        return DataFileError.single(source, None, "<card>", message)
+
+    # Every string of the persona is in its file, so their total is a floor that costs nothing to check; writing
+    # the YAML of a card far too big first would take minutes.
+    floor = _text_bytes(spec.model_dump(mode="json", exclude_defaults=True))
+    if floor > MAX_DATA_FILE_BYTES:
+        raise too_big(floor, "at least ")
+    text = persona_to_yaml(spec)
+    size = len(text.encode("utf-8"))
+    if size > MAX_DATA_FILE_BYTES:
+        raise too_big(size)
+    loaded, problems = persona_from_text(text, "<persona file>")
+    if loaded is None:
+        message = f"it makes a persona file that does not load ({problems[0].field}: {problems[0].message})"
+        raise DataFileError.single(source, None, "<card>", message)
+    if loaded != spec:
+        raise DataFileError.single(source, None, "<card>", "it makes a persona file that loads back differently")
+    return text
+
+
+def _text_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    if isinstance(value, dict):
+        return sum(_text_bytes(k) + _text_bytes(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_text_bytes(v) for v in value)
+    return 0
+
+
+def save_imported_persona(spec: PersonaSpec, folder: Path, source: str | Path, *, force: bool = False) -> Path:
+    """Write the persona of a card, then load the written file back; a file that does not load is not left behind."""
+    from .loader import load_persona
+    from .writer import save_persona
+
+    text = persona_file_text(spec, source)
+    path = folder / f"{spec.id}.yaml"
+    before = path.read_bytes() if force and path.is_file() else None
+    path = save_persona(spec, folder, force=force, text=text)
+    try:
+        if load_persona(path) == spec:
+            return path
+        problem = "it loads back differently"
+    except DataFileError as exc:
+        problem = f"it does not load ({exc.problems[0].field}: {exc.problems[0].message})"
+    if before is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(before)  # --force must not leave a broken file where a working one was
+    raise DataFileError.single(source, None, "<card>", f"the persona file written to {path} was removed: {problem}")
 
 
 def _base64_json(card: dict[str, Any]) -> str:

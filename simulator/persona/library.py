@@ -1,4 +1,5 @@
-"""Where personas live: bundled, the user's directory, and `RAPPORT_PERSONAS`; later sources override earlier ones."""
+"""Where personas live: bundled, the user's directory, and `RAPPORT_PERSONAS`; later sources override earlier ones.
+A logged-in learner's own folder comes last but never overrides: their copies cannot shadow shared personas."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class Origin(StrEnum):
     BUNDLED = "bundled"
     USER = "user"
     EXTRA = "RAPPORT_PERSONAS"
+    OWN = "own"  # a logged-in learner's own personas
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class PersonaLibrary:
         self.sources = sources
         self.problems: list[Problem] = []
         self._by_id: dict[str, PersonaSource] = {}
+        self._origins: dict[str, set[Origin]] = {}  # every source that has a file with this id
         for location, origin in sources:
             for path in persona_files(location):
                 self._add(path, origin)
@@ -63,6 +66,11 @@ class PersonaLibrary:
                 Problem(str(path), None, "id", f"'{spec.id}' is already used by {earlier.path}; ids must be unique")
             )
             return
+        if earlier is not None and origin == Origin.OWN:
+            self.problems.append(Problem(str(path), None, "id", f"'{spec.id}' is already the id of a shared persona; "
+                                         "change this file's id to practise with it"))
+            return
+        self._origins.setdefault(spec.id, set()).add(origin)
         # user and extra files override bundled ones
         self._by_id[spec.id] = PersonaSource(spec, path, origin, earlier.path if earlier else None)
 
@@ -74,6 +82,14 @@ class PersonaLibrary:
 
     def ids(self) -> list[str]:
         return sorted(self._by_id)
+
+    def origins(self, persona_id: str) -> set[Origin]:
+        """Every kind of source with a persona of this id (the bundled one stays listed when overridden)."""
+        return set(self._origins.get(persona_id, ()))
+
+    def with_learner(self, learner_dir: Path) -> "PersonaLibrary":
+        """These sources plus a learner's own folder: what that learner can pick."""
+        return PersonaLibrary([*[s for s in self.sources if s[1] != Origin.OWN], (learner_dir, Origin.OWN)])
 
     def source(self, persona_id: str) -> PersonaSource:
         """The persona with this id and where it came from."""

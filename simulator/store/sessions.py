@@ -1,13 +1,18 @@
-"""The session store: every turn, appraisal, ending and scorecard committed as it happens; sessions resumable."""
+"""The session store: every turn, appraisal, ending and scorecard committed as it happens; sessions resumable.
+
+Every read and write names the learner who owns the session, and the query itself is scoped by it: another
+learner's session is "not found", whatever id or prefix is asked for. Ids are checked before they reach SQL.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..appraisal import TurnAppraisal
 from ..config import ModelSpec
@@ -16,13 +21,17 @@ from ..persona.spec import PersonaSpec
 from ..session import EndReason, Ending, Session
 from ..transcript import Speaker, Turn
 from .database import engine_for
+from .exports import SessionExport
+from .ids import check_learner_id, check_session_id
 from .tables import appraisals, memories, scorecards, sessions, turns
 
+log = logging.getLogger(__name__)
 DEFAULT_LEARNER = "local"
+_CHILDREN = (memories, scorecards, appraisals, turns)
 
 
 class SessionNotFoundError(RapportError):
-    """No stored session with that id."""
+    """No stored session with that id (for this learner)."""
 
 
 class SessionSummary(BaseModel):
@@ -43,44 +52,37 @@ class SessionSummary(BaseModel):
     overall: float | None = None
 
 
-class SessionExport(BaseModel):
-    """A session as a portable file; also a valid transcript file (`persona` and `turns` at the top)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    format: str = "rapport-session/1"
-    persona: str
-    turns: list[Turn]
-    session: dict[str, Any]
-    persona_spec: dict[str, Any]
-    trajectory: list[dict[str, Any]] = Field(default_factory=list)
-    scorecards: list[dict[str, Any]] = Field(default_factory=list)
-    memories: list[dict[str, Any]] = Field(default_factory=list)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _owned(session_id: str, learner_id: str):
+    """The ids of this learner's session `session_id` (zero or one): the scope of every child-table query."""
+    return sa.select(sessions.c.id).where(sessions.c.id == session_id, sessions.c.learner_id == learner_id)
+
+
 class SessionStore:
-    """Reads and writes sessions in the configured database."""
+    """Reads and writes sessions in the configured database, always on behalf of one learner."""
 
     def __init__(self, url: str | None = None):
         self.engine = engine_for(url)
 
     # -- writing, as it happens ----------------------------------------------------------------------------
 
-    def record(self, session: Session, learner_id: str = DEFAULT_LEARNER) -> SessionRecorder:
-        """Start storing `session`: its row and every turn so far now, every later change as it happens."""
+    def record(self, session: Session, learner_id: str) -> SessionRecorder:
+        """Start storing `session` for `learner_id`: its row and every turn so far now, every later change as it happens."""
+        check_learner_id(learner_id)
         with self.engine.begin() as db:
-            exists = db.execute(sa.select(sessions.c.id).where(sessions.c.id == session.id)).first()
-            if not exists:
+            owner = db.execute(sa.select(sessions.c.learner_id).where(sessions.c.id == session.id)).scalar()
+            if owner is None:
                 db.execute(sessions.insert().values(
                     id=session.id, learner_id=learner_id, persona_id=session.persona.id,
                     persona=session.persona.model_dump(mode="json"), difficulty=session.difficulty.value,
                     model=session.model_spec.label if session.model_spec else "", max_turns=session.max_turns,
                     started_at=session.started_at, updated_at=_now(),
                 ))
+            elif owner != learner_id:
+                raise SessionNotFoundError(f"no stored session '{session.id}' for learner '{learner_id}'")
         recorder = SessionRecorder(self, learner_id)
         session.listeners.append(recorder)
         for index in range(len(session.turns)):
@@ -89,149 +91,215 @@ class SessionStore:
             recorder.ended(session)
         return recorder
 
-    def save_turn(self, session: Session, index: int) -> None:
+    def _require(self, db, session_id: str, learner_id: str) -> None:
+        if db.execute(_owned(session_id, learner_id)).first() is None:
+            raise SessionNotFoundError(f"no stored session '{session_id}' for learner '{learner_id}'")
+
+    def save_turn(self, session: Session, index: int, *, learner_id: str) -> None:
         turn = session.turns[index]
         appraisal = next((a for a in session.trajectory if a.turn == index), None)
         with self.engine.begin() as db:
-            db.execute(sa.delete(turns).where(turns.c.session_id == session.id, turns.c.idx >= index))
-            db.execute(sa.delete(appraisals).where(appraisals.c.session_id == session.id, appraisals.c.turn_idx >= index))
+            self._require(db, session.id, learner_id)
+            mine = _owned(session.id, learner_id)
+            db.execute(sa.delete(turns).where(turns.c.session_id.in_(mine), turns.c.idx >= index))
+            db.execute(sa.delete(appraisals).where(appraisals.c.session_id.in_(mine), appraisals.c.turn_idx >= index))
             db.execute(turns.insert().values(session_id=session.id, idx=index, speaker=turn.speaker.value,
                                              text=turn.text, at=turn.at))
             if appraisal is not None:
                 db.execute(appraisals.insert().values(session_id=session.id, turn_idx=index,
                                                       data=appraisal.model_dump(mode="json")))
-            db.execute(sessions.update().where(sessions.c.id == session.id).values(
+            db.execute(sessions.update().where(sessions.c.id.in_(mine)).values(
                 updated_at=_now(), ended_at=None, end_reason=None, end_detail=None))
 
-    def truncate(self, session: Session, first_removed: int) -> None:
+    def truncate(self, session: Session, first_removed: int, *, learner_id: str) -> None:
         with self.engine.begin() as db:
-            db.execute(sa.delete(turns).where(turns.c.session_id == session.id, turns.c.idx >= first_removed))
-            db.execute(sa.delete(appraisals).where(appraisals.c.session_id == session.id,
+            mine = _owned(session.id, learner_id)
+            db.execute(sa.delete(turns).where(turns.c.session_id.in_(mine), turns.c.idx >= first_removed))
+            db.execute(sa.delete(appraisals).where(appraisals.c.session_id.in_(mine),
                                                    appraisals.c.turn_idx >= first_removed))
-            db.execute(sessions.update().where(sessions.c.id == session.id).values(
+            db.execute(sessions.update().where(sessions.c.id.in_(mine)).values(
                 updated_at=_now(), ended_at=None, end_reason=None, end_detail=None))
 
-    def save_ending(self, session: Session) -> None:
+    def save_ending(self, session: Session, *, learner_id: str) -> None:
         ending = session.ending
         with self.engine.begin() as db:
-            db.execute(sessions.update().where(sessions.c.id == session.id).values(
+            db.execute(sessions.update().where(sessions.c.id.in_(_owned(session.id, learner_id))).values(
                 updated_at=_now(), ended_at=_now() if ending else None,
                 end_reason=ending.reason.value if ending else None, end_detail=ending.detail if ending else None))
 
-    def save_scorecard(self, session_id: str, source: str, data: dict[str, Any]) -> None:
+    def save_scorecard(self, session_id: str, source: str, data: dict[str, Any], *, learner_id: str) -> None:
         with self.engine.begin() as db:
+            self._require(db, check_session_id(session_id), check_learner_id(learner_id))
             db.execute(scorecards.insert().values(session_id=session_id, source=source, data=data, created_at=_now()))
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def list(self, learner_id: str | None = None, persona_id: str | None = None, limit: int = 200) -> list[SessionSummary]:
+    def list(self, *, learner_id: str | None, persona_id: str | None = None, limit: int = 200) -> list[SessionSummary]:
+        """This learner's sessions, newest first; `learner_id=None` (operator tools only) lists every learner's."""
         count = sa.select(sa.func.count()).where(turns.c.session_id == sessions.c.id).scalar_subquery()
         query = sa.select(sessions, count.label("n_turns")).order_by(sessions.c.started_at.desc()).limit(limit)
         if learner_id is not None:
-            query = query.where(sessions.c.learner_id == learner_id)
+            query = query.where(sessions.c.learner_id == check_learner_id(learner_id))
         if persona_id is not None:
             query = query.where(sessions.c.persona_id == persona_id)
         with self.engine.connect() as db:
             rows = db.execute(query).mappings().all()
             overall = self._latest_overall(db, [r["id"] for r in rows])
-        return [SessionSummary(
-            id=r["id"], learner_id=r["learner_id"], persona_id=r["persona_id"], persona_name=r["persona"]["name"],
-            difficulty=r["difficulty"], model=r["model"], started_at=_aware(r["started_at"]),
-            updated_at=_aware(r["updated_at"]), ended_at=_aware(r["ended_at"]), end_reason=r["end_reason"],
-            end_detail=r["end_detail"], turns=r["n_turns"], overall=overall.get(r["id"]),
-        ) for r in rows]
+        return [summary for r in rows if (summary := _summary(r, overall.get(r["id"]))) is not None]
 
     def _latest_overall(self, db, ids: list[str]) -> dict[str, float]:
         if not ids:
             return {}
         rows = db.execute(sa.select(scorecards.c.session_id, scorecards.c.data).where(
             scorecards.c.session_id.in_(ids)).order_by(scorecards.c.id)).all()
-        return {session_id: data.get("overall") for session_id, data in rows}
+        return {session_id: data.get("overall") if isinstance(data, dict) else None for session_id, data in rows}
 
-    def _row(self, db, session_id: str):
-        row = db.execute(sa.select(sessions).where(sessions.c.id == session_id)).mappings().first()
-        if row is None:
-            matches = db.execute(sa.select(sessions.c.id).where(sessions.c.id.like(f"{session_id}%"))).scalars().all()
-            if len(matches) == 1:  # a unique prefix is enough, as with git
-                return self._row(db, matches[0])
-            raise SessionNotFoundError(f"no stored session '{session_id}'; see `rapport sessions list`")
-        return row
+    def _row(self, db, session_id: str, learner_id: str):
+        """This learner's session with id `session_id`, or the only one whose id starts with it (as with git)."""
+        check_session_id(session_id)
+        check_learner_id(learner_id)
+        mine = sa.select(sessions).where(sessions.c.learner_id == learner_id)
+        row = db.execute(mine.where(sessions.c.id == session_id)).mappings().first()
+        if row is not None:
+            return row
+        # The prefix is compared literally (autoescape), never as a LIKE pattern.
+        matches = db.execute(mine.where(sessions.c.id.startswith(session_id, autoescape=True)).limit(2)).mappings().all()
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise SessionNotFoundError(f"'{session_id}' starts more than one stored session; give more of the id")
+        raise SessionNotFoundError(f"no stored session '{session_id}'; see `rapport sessions list`")
 
-    def load(self, session_id: str, model: BaseChatModel, model_spec: ModelSpec | None = None) -> Session:
-        """Rebuild a stored session to continue it: every turn, the rapport state and the trajectory."""
+    def summary(self, session_id: str, *, learner_id: str) -> SessionSummary:
+        """This learner's session as listed (works on a damaged row too, so it can still be deleted)."""
         with self.engine.connect() as db:
-            row = self._row(db, session_id)
-            turn_rows = db.execute(sa.select(turns).where(turns.c.session_id == row["id"]).order_by(turns.c.idx)).mappings().all()
-            appraisal_rows = db.execute(sa.select(appraisals.c.data).where(appraisals.c.session_id == row["id"])
+            row = dict(self._row(db, session_id, learner_id))
+            row["n_turns"] = db.execute(sa.select(sa.func.count()).where(
+                turns.c.session_id.in_(_owned(row["id"], learner_id)))).scalar()
+        summary = _summary(row, None)
+        if summary is None:
+            raise SessionNotFoundError(f"stored session {row['id']} is damaged beyond listing")
+        return summary
+
+    def load(self, session_id: str, model: BaseChatModel, model_spec: ModelSpec | None = None, *,
+             learner_id: str) -> Session:
+        """Rebuild this learner's stored session to continue it: every turn, the rapport state and the trajectory."""
+        with self.engine.connect() as db:
+            row = self._row(db, session_id, learner_id)
+            mine = _owned(row["id"], learner_id)
+            turn_rows = db.execute(sa.select(turns).where(turns.c.session_id.in_(mine)).order_by(turns.c.idx)).mappings().all()
+            appraisal_rows = db.execute(sa.select(appraisals.c.data).where(appraisals.c.session_id.in_(mine))
                                         .order_by(appraisals.c.turn_idx)).scalars().all()
-        persona = PersonaSpec.model_validate(row["persona"])
+        try:
+            persona = PersonaSpec.model_validate(row["persona"])
+            trajectory = [TurnAppraisal.model_validate(a) for a in appraisal_rows]
+        except ValidationError as exc:
+            raise _damaged(row["id"], exc) from None
         session = Session(persona, model, difficulty=row["difficulty"], max_turns=row["max_turns"],
                           model_spec=model_spec, session_id=row["id"])
         session.started_at = _aware(row["started_at"])
         session.turns = [Turn(speaker=Speaker(t["speaker"]), text=t["text"], at=_aware(t["at"])) for t in turn_rows]
         if session.dynamics is not None:
-            session.dynamics.trajectory = [TurnAppraisal.model_validate(a) for a in appraisal_rows]
+            session.dynamics.trajectory = trajectory
         if row["end_reason"]:
             session.ending = Ending(reason=EndReason(row["end_reason"]), detail=row["end_detail"] or "")
         return session
 
-    def export(self, session_id: str) -> SessionExport:
+    def export(self, session_id: str, *, learner_id: str) -> SessionExport:
         with self.engine.connect() as db:
-            row = self._row(db, session_id)
-            sid = row["id"]
-            turn_rows = db.execute(sa.select(turns).where(turns.c.session_id == sid).order_by(turns.c.idx)).mappings().all()
-            trajectory = db.execute(sa.select(appraisals.c.data).where(appraisals.c.session_id == sid)
+            row = self._row(db, session_id, learner_id)
+            mine = _owned(row["id"], learner_id)
+            turn_rows = db.execute(sa.select(turns).where(turns.c.session_id.in_(mine)).order_by(turns.c.idx)).mappings().all()
+            trajectory = db.execute(sa.select(appraisals.c.data).where(appraisals.c.session_id.in_(mine))
                                     .order_by(appraisals.c.turn_idx)).scalars().all()
             cards = db.execute(sa.select(scorecards.c.source, scorecards.c.data, scorecards.c.created_at)
-                               .where(scorecards.c.session_id == sid).order_by(scorecards.c.id)).mappings().all()
-            remembered = db.execute(sa.select(memories).where(memories.c.session_id == sid)).mappings().all()
-        meta = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if k != "persona"}
-        return SessionExport(
-            persona=row["persona_id"],
-            turns=[Turn(speaker=Speaker(t["speaker"]), text=t["text"], at=_aware(t["at"])) for t in turn_rows],
-            session=meta, persona_spec=row["persona"], trajectory=list(trajectory),
-            scorecards=[{"source": c["source"], "data": c["data"], "created_at": _aware(c["created_at"]).isoformat()} for c in cards],
-            memories=[{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in m.items()} for m in remembered],
-        )
+                               .where(scorecards.c.session_id.in_(mine)).order_by(scorecards.c.id)).mappings().all()
+            remembered = db.execute(sa.select(memories).where(memories.c.session_id.in_(mine),
+                                                              memories.c.learner_id == learner_id)).mappings().all()
+        try:
+            return SessionExport(
+                persona=row["persona_id"],
+                turns=[Turn(speaker=Speaker(t["speaker"]), text=t["text"], at=_aware(t["at"])) for t in turn_rows],
+                session={k: v for k, v in row.items() if k != "persona"}, persona_spec=row["persona"],
+                trajectory=list(trajectory), scorecards=[dict(c) for c in cards], memories=[dict(m) for m in remembered],
+            )
+        except ValidationError as exc:
+            raise _damaged(row["id"], exc) from None
 
-    def import_(self, export: SessionExport, *, replace: bool = False) -> str:
-        """Store an exported session (same id); refuse to overwrite an existing one unless `replace`."""
-        sid = export.session["id"]
-        with self.engine.begin() as db:
-            if db.execute(sa.select(sessions.c.id).where(sessions.c.id == sid)).first():
-                if not replace:
-                    raise RapportError(f"session {sid} is already stored; use --force to replace it")
-                db.execute(sa.delete(sessions).where(sessions.c.id == sid))
-            meta = dict(export.session)
-            for key in ("started_at", "updated_at", "ended_at"):
-                meta[key] = datetime.fromisoformat(meta[key]) if meta.get(key) else None
-            db.execute(sessions.insert().values(**meta, persona=export.persona_spec))
-            for index, turn in enumerate(export.turns):
-                db.execute(turns.insert().values(session_id=sid, idx=index, speaker=turn.speaker.value, text=turn.text,
-                                                 at=turn.at))
-            for data in export.trajectory:
-                db.execute(appraisals.insert().values(session_id=sid, turn_idx=data["turn"], data=data))
-            for card in export.scorecards:
-                db.execute(scorecards.insert().values(session_id=sid, source=card["source"], data=card["data"],
-                                                      created_at=datetime.fromisoformat(card["created_at"])))
-            for memory in export.memories:
-                db.execute(memories.insert().values(**{**memory, "created_at": datetime.fromisoformat(memory["created_at"])}))
+    def import_(self, export: SessionExport, *, learner_id: str, replace: bool = False) -> str:
+        """Store a validated export as this learner's session (same id), in one transaction.
+
+        Refuses to overwrite a stored session unless `replace`, and never one of another learner.
+        """
+        check_learner_id(learner_id)
+        sid = export.session.id
+        try:
+            with self.engine.begin() as db:
+                owner = db.execute(sa.select(sessions.c.learner_id).where(sessions.c.id == sid)).scalar()
+                if owner is not None and owner != learner_id:
+                    raise RapportError(f"session {sid} is already stored for another learner; it cannot be imported")
+                if owner is not None:
+                    if not replace:
+                        raise RapportError(f"session {sid} is already stored; use --force to replace it")
+                    self._delete_rows(db, sid, learner_id)
+                meta = export.session.model_dump()
+                meta.update(learner_id=learner_id, difficulty=export.session.difficulty.value,
+                            end_reason=export.session.end_reason.value if export.session.end_reason else None)
+                db.execute(sessions.insert().values(**meta, persona=export.persona_spec.model_dump(mode="json")))
+                for index, turn in enumerate(export.turns):
+                    db.execute(turns.insert().values(session_id=sid, idx=index, speaker=turn.speaker.value,
+                                                     text=turn.text, at=turn.at))
+                for appraisal in export.trajectory:
+                    db.execute(appraisals.insert().values(session_id=sid, turn_idx=appraisal.turn,
+                                                          data=appraisal.model_dump(mode="json")))
+                for card in export.scorecards:
+                    db.execute(scorecards.insert().values(session_id=sid, **card.model_dump()))
+                for memory in export.memories:  # the importing learner's memories, whoever wrote the file
+                    db.execute(memories.insert().values(**{**memory.model_dump(), "learner_id": learner_id}))
+        except (sa.exc.IntegrityError, sa.exc.DataError) as exc:  # e.g. a memory id another session already uses
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise RapportError(f"session {sid} conflicts with stored data ({detail}); nothing was imported") from None
         return sid
 
-    def delete(self, session_id: str) -> str:
+    def _delete_rows(self, db, session_id: str, learner_id: str) -> None:
+        mine = _owned(session_id, learner_id)
+        for table in _CHILDREN:
+            db.execute(sa.delete(table).where(table.c.session_id.in_(mine)))
+        db.execute(sa.delete(sessions).where(sessions.c.id == session_id, sessions.c.learner_id == learner_id))
+
+    def delete(self, session_id: str, *, learner_id: str) -> str:
         with self.engine.begin() as db:
-            sid = self._row(db, session_id)["id"]
-            for table, column in ((memories, memories.c.session_id), (scorecards, scorecards.c.session_id),
-                                  (appraisals, appraisals.c.session_id), (turns, turns.c.session_id)):
-                db.execute(sa.delete(table).where(column == sid))
-            db.execute(sa.delete(sessions).where(sessions.c.id == sid))
+            sid = self._row(db, session_id, learner_id)["id"]
+            self._delete_rows(db, sid, learner_id)
         return sid
 
-    def scorecards(self, session_id: str) -> list[dict[str, Any]]:
+    def scorecards(self, session_id: str, *, learner_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as db:
-            sid = self._row(db, session_id)["id"]
-            return list(db.execute(sa.select(scorecards.c.data).where(scorecards.c.session_id == sid)
+            sid = self._row(db, session_id, learner_id)["id"]
+            return list(db.execute(sa.select(scorecards.c.data).where(scorecards.c.session_id.in_(_owned(sid, learner_id)))
                                    .order_by(scorecards.c.id)).scalars().all())
+
+
+def _summary(row, overall: Any) -> SessionSummary | None:
+    """One listed session; a damaged row is logged and left out, so one bad row never breaks the list."""
+    persona = row["persona"] if isinstance(row["persona"], dict) else {}
+    try:
+        return SessionSummary(
+            id=row["id"], learner_id=row["learner_id"], persona_id=row["persona_id"],
+            persona_name=str(persona.get("name") or row["persona_id"]), difficulty=row["difficulty"], model=row["model"],
+            started_at=_aware(row["started_at"]), updated_at=_aware(row["updated_at"]), ended_at=_aware(row["ended_at"]),
+            end_reason=row["end_reason"], end_detail=row["end_detail"], turns=row["n_turns"],
+            overall=overall if isinstance(overall, int | float) and not isinstance(overall, bool) else None,
+        )
+    except ValidationError as exc:
+        log.warning("stored session %s is damaged and not listed: %s", row["id"], exc.errors(include_url=False)[0]["msg"])
+        return None
+
+
+def _damaged(session_id: str, exc: ValidationError) -> RapportError:
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(map(str, error["loc"])) or "<root>"
+    return RapportError(f"stored session {session_id} is damaged ({where}: {error['msg']}); delete it or import it again")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -242,17 +310,17 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class SessionRecorder:
-    """A session listener that commits every change to the store as it happens."""
+    """A session listener that commits every change to the store as it happens, as its learner."""
 
     def __init__(self, store: SessionStore, learner_id: str):
         self.store = store
         self.learner_id = learner_id
 
     def turn_added(self, session: Session, index: int) -> None:
-        self.store.save_turn(session, index)
+        self.store.save_turn(session, index, learner_id=self.learner_id)
 
     def turns_removed(self, session: Session, first_removed: int) -> None:
-        self.store.truncate(session, first_removed)
+        self.store.truncate(session, first_removed, learner_id=self.learner_id)
 
     def ended(self, session: Session) -> None:
-        self.store.save_ending(session)
+        self.store.save_ending(session, learner_id=self.learner_id)

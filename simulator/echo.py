@@ -1,0 +1,156 @@
+"""Catch a persona reply that reproduces its own prompt (a model repeating its instructions), cheaply.
+
+The prompt actually sent is indexed once per reply as word shingles; the reply is scanned word by word as it
+streams, so the check is linear in the reply's length and can stop a stream the moment it turns into an echo.
+Words are compared lower-cased with punctuation and whitespace ignored, so re-spacing or re-casing the prompt
+does not hide an echo; a word or a short phrase the persona shares with its prompt is never enough.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+from enum import Enum
+
+from langchain_core.messages import BaseMessage, SystemMessage
+
+from .persona.spec import PersonaSpec
+from .prompts import PersonaContext
+
+SHINGLE = 8  # words in a row shared with the prompt's own wording: never chance, rarely a paraphrase
+RECITAL_WORDS = 24  # this much of the persona's description verbatim, making up most of the reply, is a recital
+RECITAL_SHARE = 0.6
+MAX_WORD = 64  # characters held back between streamed pieces in case the next one continues the word
+
+_TOKEN = re.compile(r"#+|[^\W_]+(?:'[^\W_]+)*")
+_HEADING = re.compile(r"^[ \t]*#+[ \t]*(.+?)[ \t]*$", re.MULTILINE)
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("’", "'"))
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` as the check compares them: lower-case, without punctuation or heading marks."""
+    return [t for t in _tokens(text) if t[0] != "#"]
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    w = words(text)
+    return {tuple(w[i : i + SHINGLE]) for i in range(len(w) - SHINGLE + 1)}
+
+
+class PromptIndex:
+    """What a reply must not reproduce, built from the prompt actually sent.
+
+    `described` is the persona's own description as it appears in the prompt (background, goals, setting...):
+    a persona may restate a sentence of it in its own voice, but not recite it. `sayable` is what the persona
+    is meant to say (facts, memories, earned disclosures, its speech examples, earlier turns): never an echo.
+    Everything else in the prompt is instruction wording, which no reply repeats for eight words in a row.
+    """
+
+    def __init__(self, prompt: str, described: Iterable[str] = (), sayable: Iterable[str] = ()):
+        said = set().union(*(shingles(t) for t in sayable))
+        about = set().union(*(shingles(t) for t in described)) - said
+        everything = shingles(prompt)
+        self.instructions = everything - about - said
+        self.description = everything & about
+        self.headings = {tuple(w) for h in _HEADING.findall(prompt) if (w := words(h))}
+        self.heading_lengths = sorted({len(h) for h in self.headings})
+
+
+def prompt_index(messages: list[BaseMessage], persona: PersonaSpec, context: PersonaContext) -> PromptIndex:
+    """Index the system text of `messages` (instructions, scene, stage notes, reminders) for this persona."""
+    prompt = "\n\n".join(str(m.content) for m in messages if isinstance(m, SystemMessage))
+    p, s = persona, persona.scenario
+    described = [
+        p.name, p.role, f"{p.name}, {p.role}", p.background, ", ".join(p.personality.traits),
+        p.personality.communication_style, p.personality.emotional_baseline, *p.goals, *p.concerns,
+        s.setting, s.learner_role,
+    ]
+    sayable = [
+        *p.personality.speech_examples, *(k.content for k in context.knowledge), *context.memories,
+        *(item.content for item in context.disclosable), *(t.text for t in context.turns),
+    ]
+    return PromptIndex(prompt, described, sayable)
+
+
+class EchoCheck:
+    """Fed a reply piece by piece; `found` names the first sign that it reproduces the prompt, else None."""
+
+    def __init__(self, index: PromptIndex):
+        self.index = index
+        self.found: str | None = None
+        self._pending = ""  # the end of the text so far, which may be the start of a longer word
+        self._after_hash = False
+        longest = max([SHINGLE, *index.heading_lengths])
+        self._tail: deque[tuple[str, bool]] = deque(maxlen=longest)  # recent words, and whether '#' led them
+        self._count = 0
+        self._recited = 0  # words covered by shingles of the persona's description
+        self._recited_until = 0
+
+    def feed(self, text: str) -> str | None:
+        text = self._pending + text
+        cut = len(text)
+        while cut > 0 and (text[cut - 1].isalnum() or text[cut - 1] in "#'’") and len(text) - cut < MAX_WORD:
+            cut -= 1  # hold back a word the next piece may continue (a giant "word" is not held for ever)
+        self._pending = text[cut:] if len(text) - cut < MAX_WORD else ""
+        self._scan(text[:cut] if self._pending else text)
+        return self.found
+
+    def finish(self) -> str | None:
+        """The verdict on the whole reply."""
+        self._scan(self._pending)
+        self._pending = ""
+        if self.found is None and self._recited >= RECITAL_WORDS and self._recited >= RECITAL_SHARE * self._count:
+            self.found = "recites its own description"
+        return self.found
+
+    def _scan(self, text: str) -> None:
+        for token in _tokens(text):
+            if self.found is not None:
+                return
+            if token[0] == "#":
+                self._after_hash = True
+                continue
+            self._tail.append((token, self._after_hash))
+            self._after_hash = False
+            self._count += 1
+            self._check()
+
+    def _check(self) -> None:
+        tail = list(self._tail)
+        for length in self.index.heading_lengths:
+            if len(tail) >= length and tail[-length][1] and tuple(w for w, _ in tail[-length:]) in self.index.headings:
+                self.found = "repeats a heading of its instructions"
+                return
+        if len(tail) < SHINGLE:
+            return
+        shingle = tuple(w for w, _ in tail[-SHINGLE:])
+        if shingle in self.index.instructions:
+            self.found = "repeats its instructions"
+        elif shingle in self.index.description:
+            start = max(self._count - SHINGLE, self._recited_until)
+            self._recited += self._count - start
+            self._recited_until = self._count
+
+
+class Marker(Enum):
+    NONE = "none"
+    TRAILING = "trailing"  # the genuine use: once, at the very end of what the persona says
+    STRAY = "stray"  # anywhere else: the model is quoting its instructions, not leaving
+
+
+def end_marker_use(raw: str, marker: str, speaker_labels: Iterable[str] = ()) -> Marker:
+    """How `raw` uses the end marker; text after it counts only if it is another speaker's line (cut anyway)."""
+    first = raw.find(marker)
+    if first < 0:
+        return Marker.NONE
+    after = raw[first + len(marker) :]
+    if marker in after:
+        return Marker.STRAY
+    rest = after.strip().lower()
+    if not re.search(r"\w", rest) or any(rest.startswith(label.lower() + ":") for label in speaker_labels if label):
+        return Marker.TRAILING
+    return Marker.STRAY
