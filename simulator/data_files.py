@@ -32,7 +32,9 @@ def read_text(path: Path, limit: int = MAX_DATA_FILE_BYTES) -> str:
         if size > limit:
             raise DataFileError.single(path, None, "<file>", f"file is {size:,} bytes; the limit is {limit:,}")
         with path.open("rb") as handle:
-            raw = handle.read(limit + 1)  # the file may grow after stat(); never read past the limit
+            raw = handle.read(size + 1)  # (not limit + 1: read() would allocate that much up front)
+            if len(raw) > size:  # it grew after stat(); never read past the limit
+                raw += handle.read(limit + 1 - len(raw))
     except OSError as exc:
         raise DataFileError.single(path, None, "<file>", f"cannot read: {exc.strerror or exc}") from None
     if len(raw) > limit:

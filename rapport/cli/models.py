@@ -6,6 +6,7 @@ import time
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from simulator.config import Role, named_endpoints, resolve_model_spec, user_endpoints_allowed
 from simulator.errors import ConfigError
@@ -18,6 +19,11 @@ models_app = typer.Typer(help="Show and test the models behind each role.", invo
 app.add_typer(models_app, name="models")
 
 
+def _row(table: Table, *cells: str) -> None:
+    """A table row shown literally: sources such as `rapport.toml [endpoints.team]` are not Rich markup."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
 @models_app.callback()
 def show(ctx: typer.Context) -> None:
     """Show the model configured for each role and where the setting comes from."""
@@ -27,15 +33,15 @@ def show(ctx: typer.Context) -> None:
     for role in Role:
         spec = resolve_model_spec(role)
         if spec is None:
-            table.add_row(role.value, "(none: the offline scorecard is used)", f"set RAPPORT_{role.value.upper()}_MODEL")
+            _row(table, role.value, "(none: the offline scorecard is used)", f"set RAPPORT_{role.value.upper()}_MODEL")
         else:
-            table.add_row(role.value, spec.label, spec.source)
+            _row(table, role.value, spec.label, spec.source)
     for name, spec in named_endpoints().items():  # what Settings users may choose besides the defaults
-        table.add_row(f"endpoint {name}", spec.label, spec.source)
-    table.add_row("own endpoints in Settings", "allowed" if user_endpoints_allowed() else "not allowed",
+        _row(table, f"endpoint {name}", spec.label, spec.source)
+    _row(table, "own endpoints in Settings", "allowed" if user_endpoints_allowed() else "not allowed",
                   "RAPPORT_ALLOW_USER_ENDPOINTS / [ui] allow_user_endpoints")
     reading, source = reader_setting()
-    table.add_row("turns read by", reading, source if source != "default" else f"default (set {READER_ENV}=judge for the judge)")
+    _row(table, "turns read by", reading, source if source != "default" else f"default (set {READER_ENV}=judge for the judge)")
     table_console().print(table)
 
 
