@@ -22,7 +22,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run() -> list[Result]:
-    from evals.load import run_load, serve_app
+    from .app_load import run_load, serve_app
 
     home = Path(tempfile.mkdtemp(prefix="rapport-load-"))
     process, url = serve_app(home)

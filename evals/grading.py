@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from langchain_core.language_models import BaseChatModel
+
+from simulator.aio import run_cpu_bound
 from simulator.config import ModelSpec, Role, resolve_model_spec
 from simulator.errors import PersonaNotFoundError
 from simulator.models import build_chat_model
@@ -18,6 +21,8 @@ from .offline import offline_scorecard
 from .rubric import Rubric, load_rubric
 from .scorecard import Scorecard
 
+NO_JUDGE_NOTE = "no judge model is configured (set RAPPORT_JUDGE_MODEL): this is the offline scorecard"
+
 
 @dataclass
 class Graded:
@@ -31,13 +36,22 @@ class Grader:
     """Loads the judge model and the coder once, then grades any number of transcripts."""
 
     def __init__(self, *, offline_only: bool = False, judge_spec: ModelSpec | str | None = None,
-                 rubric: str | None = None, library: PersonaLibrary | None = None, samples: int = 1):
+                 rubric: str | None = None, library: PersonaLibrary | None = None, samples: int = 1,
+                 judge_model: BaseChatModel | None = None, no_judge_note: str | None = NO_JUDGE_NOTE):
+        """`judge_model` is used as given (with `judge_spec` its `ModelSpec`); otherwise the judge is built from
+        `judge_spec` or the configuration, unless `offline_only`. `no_judge_note` flags an offline-only scorecard."""
         self.library = library or PersonaLibrary()
         self.rubric_id = rubric
         self.samples = samples
+        self.no_judge_note = no_judge_note
         self.reader = TurnReader()
-        self.judge_spec = None if offline_only else resolve_model_spec(Role.JUDGE, judge_spec)
-        self.judge_model = build_chat_model(self.judge_spec, Role.JUDGE) if self.judge_spec else None
+        if offline_only:
+            self.judge_spec, self.judge_model = None, None
+        elif judge_model is not None:
+            self.judge_spec, self.judge_model = judge_spec, judge_model
+        else:
+            self.judge_spec = resolve_model_spec(Role.JUDGE, judge_spec)
+            self.judge_model = build_chat_model(self.judge_spec, Role.JUDGE) if self.judge_spec else None
 
     def persona_for(self, transcript: Transcript) -> tuple[PersonaSpec | None, list[str]]:
         if transcript.persona is None:
@@ -57,11 +71,15 @@ class Grader:
         if persona is None:
             persona, flags = self.persona_for(transcript)
         rubric = self.rubric_for(persona)
-        offline = offline_scorecard(transcript, rubric, persona, self.reader, appraisals, memories)
+        if appraisals and not any(a.reading.codes for a in appraisals):
+            appraisals = None  # read live by phrase rules only: scores always come from the coder's reading
+        # The coder is CPU work: off the event loop, so other sessions keep talking meanwhile.
+        offline = await run_cpu_bound(offline_scorecard, transcript, rubric, persona, self.reader, appraisals, memories)
         offline = flag_grader_directed(offline, transcript)  # learner text said to the grader is named
         offline.flags = flags + offline.flags
         if self.judge_model is None:
-            offline.flags.append("no judge model is configured (set RAPPORT_JUDGE_MODEL): this is the offline scorecard")
+            if self.no_judge_note:
+                offline.flags.append(self.no_judge_note)
             return Graded(offline, offline)
         judge = Judge(self.judge_model, self.judge_spec, rubric)
         judged = await judge.grade(transcript, persona, samples=self.samples, memories=memories)

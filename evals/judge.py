@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import statistics
 from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from simulator.config import ModelSpec, Role
-from simulator.errors import RapportError
-from simulator.models import describe_model_error
+from simulator.errors import ModelError, RapportError
+from simulator.models.structured import WrongShapeError, ask_structured
 from simulator.persona.spec import PersonaSpec
 from simulator.transcript import Speaker, Transcript
 
@@ -25,7 +23,6 @@ from .scorecard import CriterionScore, Evidence, Improvement, Scorecard, weighte
 
 ATTEMPTS = 3  # a malformed answer is asked for again twice, then reported
 DISAGREEMENT = 2.0  # judge and offline scores this far apart are flagged for review
-_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
 class JudgeError(RapportError):
@@ -45,25 +42,14 @@ class Judge:
         output_model = judge_output_model(self.rubric)
         schema = output_model.model_json_schema()
         messages = judge_messages(self.rubric, transcript, persona, schema, trajectory, memories, self.exemplars(transcript))
-        kwargs = {}
-        if self.spec is not None and self.spec.provider == "openai":
-            kwargs["response_format"] = {"type": "json_schema", "json_schema": {"name": "scorecard", "schema": schema}}
-        problem = ""
-        for _ in range(ATTEMPTS):
-            try:
-                reply = await self.model.ainvoke(messages, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - provider failures become one-line errors
-                raise JudgeError(str(describe_model_error(exc, self.spec, Role.JUDGE))) from exc
-            text = str(reply.content)
-            try:
-                match = _JSON_OBJECT.search(text)
-                return output_model.model_validate(json.loads(match.group(0) if match else text))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                problem = _describe(exc)
-            except RecursionError:  # a reply nested thousands deep is the wrong shape too, not a crash
-                problem = "the JSON is nested too deeply"
-        name = self.spec.label if self.spec else "the judge model"
-        raise JudgeError(f"{name} answered in the wrong shape {ATTEMPTS} times; last problem: {problem}")
+        try:
+            return await ask_structured(self.model, self.spec, messages, output_model, attempts=ATTEMPTS,
+                                        role=Role.JUDGE, name="scorecard")
+        except ModelError as exc:
+            raise JudgeError(str(exc)) from exc
+        except WrongShapeError as exc:
+            name = self.spec.label if self.spec else "the judge model"
+            raise JudgeError(f"{name} {exc}") from None
 
     async def grade(
         self, transcript: Transcript, persona: PersonaSpec | None = None, *, samples: int = 1, trajectory: str = "",
@@ -85,13 +71,6 @@ class Judge:
             return exemplars_text(ExemplarIndex().retrieve(learner, k=4)) if learner else ""
         except (ImportError, RapportError):
             return ""
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        error = exc.errors(include_url=False)[0]
-        return f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-    return f"not JSON ({exc})"
 
 
 def merge_samples(results: list[BaseModel], rubric: Rubric, transcript: Transcript) -> Scorecard:

@@ -257,7 +257,9 @@ def rubric_paths() -> dict[str, Path]:
     from simulator.paths import rapport_home
 
     folders = [RUBRICS_DIR, rapport_home() / "rubrics"]
-    folders += [Path(p) for p in os.environ.get("RAPPORT_RUBRICS", "").split(os.pathsep) if p]
+    from simulator.settings import settings
+
+    folders += [Path(p) for p in settings().rubrics.split(os.pathsep) if p]
     found: dict[str, Path] = {}
     for folder in folders:
         if folder.is_dir():

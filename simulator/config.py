@@ -7,7 +7,6 @@ embedded model while a stronger model judges.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -15,9 +14,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
-from .paths import rapport_home
+from .settings import settings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -28,15 +28,13 @@ class Role(StrEnum):
     LEARNER = "learner"
 
 
-Provider = Literal["openai", "embedded", "fake"]
-
-
 class ModelSpec(BaseModel):
     """How to reach one chat model."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    provider: Provider = Field(description="openai (any OpenAI-compatible endpoint), embedded (llama.cpp), or fake.")
+    provider: str = Field(description="A registered provider: openai (any OpenAI-compatible endpoint), embedded "
+                          "(llama.cpp), fake, or one a plugin registers (see simulator/models/registry.py).")
     model: str | None = Field(
         default=None,
         description="Model name for openai; path to a .gguf file for embedded (default: the bundled Gemma 3 270M).",
@@ -48,17 +46,29 @@ class ModelSpec(BaseModel):
     max_retries: int = Field(default=3, ge=0, le=10, description="Retries with backoff on 429, 5xx and timeouts.")
     source: str = Field(default="default", description="Where this setting came from (for messages).")
 
+    @field_validator("provider")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from .models import registry  # imported here: the provider modules import this one
+
+        if not registry.is_registered(value):
+            raise PydanticCustomError("unknown_provider", "unknown model provider '{name}'; use {usage}",
+                                      {"name": value[:40], "usage": registry.usage()})
+        return value
+
     @property
     def label(self) -> str:
         """A short human name, e.g. 'openai:gpt-4o-mini @ http://127.0.0.1:11434/v1'."""
-        if self.provider == "embedded":
-            return f"embedded:{Path(self.model).name}" if self.model else "embedded:gemma-3-270m (default)"
-        name = f"{self.provider}:{self.model}" if self.model else self.provider
-        return f"{name} @ {self.base_url}" if self.base_url else name
+        from .models.registry import provider_for
+
+        return provider_for(self).label(self)
 
     @property
     def is_embedded_default(self) -> bool:
-        return self.provider == "embedded" and not self.model
+        """The bundled small model, too weak to judge or to write a persona."""
+        from .models.registry import provider_for
+
+        return provider_for(self).is_weak_default(self)
 
     @property
     def user_supplied(self) -> bool:
@@ -126,24 +136,15 @@ def parse_model_spec(text: str, *, source: str = "command line") -> ModelSpec:
     if "@" in raw:
         raw, base_url = raw.split("@", 1)
     provider, _, model = raw.partition(":")
-    if provider not in ("openai", "embedded", "fake"):
-        raise ConfigError(
-            f"{source}: unknown model provider '{provider}' in '{text}'; use openai[:MODEL][@URL], embedded[:PATH.gguf] or fake"
-        )
+    from .models import registry  # imported here: the provider modules import this one
+
+    if not registry.is_registered(provider):
+        raise ConfigError(f"{source}: unknown model provider '{provider[:40]}' in '{text[:200]}'; use {registry.usage()}")
     return ModelSpec(provider=provider, model=model or None, base_url=base_url or None, source=source)
 
 
 def _config_file() -> Path | None:
-    explicit = os.environ.get("RAPPORT_CONFIG")
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"RAPPORT_CONFIG points to {path}, which does not exist")
-        return path
-    for candidate in (Path.cwd() / "rapport.toml", rapport_home() / "rapport.toml"):
-        if candidate.is_file():
-            return candidate
-    return None
+    return settings().config_file  # found once, by the settings object: RAPPORT_CONFIG, ./, then <home>/
 
 
 def _toml_data(path: Path) -> dict:
@@ -180,24 +181,26 @@ def _from_toml(role: Role, path: Path) -> ModelSpec | None:
 
 def _from_env(role: Role) -> ModelSpec | None:
     prefix = f"RAPPORT_{role.value.upper()}_"
-    text = os.environ.get(prefix + "MODEL")
+    variables = settings().model_role(role.value)
+    text = variables.model
     if not text:
         return None
     spec = parse_model_spec(text, source=prefix + "MODEL")
     updates = {}
-    if os.environ.get(prefix + "BASE_URL"):
-        updates["base_url"] = os.environ[prefix + "BASE_URL"]
-    if os.environ.get(prefix + "API_KEY_ENV"):
-        updates["api_key_env"] = os.environ[prefix + "API_KEY_ENV"]
+    if variables.base_url:
+        updates["base_url"] = variables.base_url
+    if variables.api_key_env:
+        updates["api_key_env"] = variables.api_key_env
     return spec.model_copy(update=updates) if updates else spec
 
 
 def _default(role: Role) -> ModelSpec | None:
-    if os.environ.get("OPENAI_API_KEY"):
+    current = settings()
+    if current.openai_api_key is not None:
         return ModelSpec(
             provider="openai",
             model=DEFAULT_OPENAI_MODEL,
-            base_url=os.environ.get("OPENAI_BASE_URL") or None,
+            base_url=current.openai_base_url,
             source="default (OPENAI_API_KEY is set)",
         )
     if role is Role.JUDGE:
@@ -227,20 +230,7 @@ def named_endpoints() -> dict[str, ModelSpec]:
 def user_endpoints_allowed() -> bool:
     """Whether Settings may offer users their own endpoint: RAPPORT_ALLOW_USER_ENDPOINTS, else
     `[ui] allow_user_endpoints` in rapport.toml; off by default."""
-    text = os.environ.get(USER_ENDPOINTS_ENV, "").strip().lower()
-    if text:
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{USER_ENDPOINTS_ENV}={text[:20]!r}: use 1 or 0")
-    path = _config_file()
-    if path is None:
-        return False
-    value = _section(path, "ui").get("allow_user_endpoints", False)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{path}: ui.allow_user_endpoints: use true or false")
-    return value
+    return settings().allow_user_endpoints  # env > rapport.toml > off; a bad value is a one-line ConfigError
 
 
 def user_endpoint(base_url: str, model: str, api_key: str | None = None) -> UserEndpoint:

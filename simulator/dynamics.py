@@ -23,16 +23,18 @@ class RapportDynamics:
     """The persona's hidden state and its history (the trajectory), for one session."""
 
     def __init__(self, persona: PersonaSpec, difficulty: Difficulty, reader: TurnReader | None = None,
-                 nonverbal: bool = True):
+                 nonverbal: bool = True, trajectory: list[TurnAppraisal] | None = None):
+        """`trajectory`: a list to keep the appraisals in (a session record's, to continue it), changed in place."""
         self.persona = persona
         self.preset = persona.preset(difficulty)
         self.reader = reader or TurnReader()
         self.nonverbal = nonverbal
-        self.reset()
+        self.initial = RapportState.initial(self.preset)
+        self.trajectory: list[TurnAppraisal] = trajectory if trajectory is not None else []
 
     def reset(self) -> None:
         self.initial = RapportState.initial(self.preset)
-        self.trajectory: list[TurnAppraisal] = []
+        self.trajectory.clear()  # in place: the list may be a session record's
 
     # -- derived views ----------------------------------------------------------------------------
 
@@ -127,9 +129,9 @@ class RapportDynamics:
         recent = " ".join(t.text for t in turns[-2:])
         if len(self.persona.knowledge) > KNOWLEDGE_PER_TURN and recent.strip():
             try:
-                from .vectors.knowledge import RELEVANT, KnowledgeIndex
+                from .vectors.knowledge import RELEVANT, shared_index
 
-                return KnowledgeIndex().retrieve(self.persona, recent, KNOWLEDGE_PER_TURN, max_distance=RELEVANT)
+                return shared_index().retrieve(self.persona, recent, KNOWLEDGE_PER_TURN, max_distance=RELEVANT)
             except (RapportError, ImportError) as exc:
                 log.warning("knowledge search unavailable, matching keywords instead: %s", exc)
         lowered = recent.lower()

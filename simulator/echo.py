@@ -12,6 +12,7 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from enum import Enum
+from functools import lru_cache
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
@@ -36,9 +37,30 @@ def words(text: str) -> list[str]:
     return [t for t in _tokens(text) if t[0] != "#"]
 
 
-def shingles(text: str) -> set[tuple[str, ...]]:
-    w = words(text)
-    return {tuple(w[i : i + SHINGLE]) for i in range(len(w) - SHINGLE + 1)}
+@lru_cache(maxsize=8192)
+def _paragraph(text: str) -> tuple[tuple[str, ...], frozenset[tuple[str, ...]]]:
+    """(words, shingles) of one paragraph; memoised: most of a prompt, and every earlier turn, recurs each reply."""
+    w = tuple(words(text))
+    return w, _shingles(w)
+
+
+def _shingles(w: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
+    return frozenset(w[i : i + SHINGLE] for i in range(len(w) - SHINGLE + 1))
+
+
+def text_shingles(text: str) -> frozenset[tuple[str, ...]] | set[tuple[str, ...]]:
+    """Every run of SHINGLE words in `text`: paragraph by paragraph from the cache, plus the runs that span a break
+    (no word crosses a blank line, so the words of the whole are the paragraphs' words in order)."""
+    parts = [_paragraph(part) for part in text.split("\n\n")]
+    if len(parts) == 1:
+        return parts[0][1]
+    found = set().union(*(s for _, s in parts))
+    carry: list[str] = []  # the last SHINGLE - 1 words before this paragraph: where a spanning shingle starts
+    for part_words, _ in parts:
+        window = carry + list(part_words[: SHINGLE - 1])
+        found.update(tuple(window[i : i + SHINGLE]) for i in range(min(len(carry), len(window) - SHINGLE + 1)))
+        carry = (carry + list(part_words))[-(SHINGLE - 1):]
+    return found
 
 
 class PromptIndex:
@@ -51,9 +73,9 @@ class PromptIndex:
     """
 
     def __init__(self, prompt: str, described: Iterable[str] = (), sayable: Iterable[str] = ()):
-        said = set().union(*(shingles(t) for t in sayable))
-        about = set().union(*(shingles(t) for t in described)) - said
-        everything = shingles(prompt)
+        said = set().union(*(text_shingles(t) for t in sayable))
+        about = set().union(*(text_shingles(t) for t in described)) - said
+        everything = text_shingles(prompt)
         self.instructions = everything - about - said
         self.description = everything & about
         self.headings = {tuple(w) for h in _HEADING.findall(prompt) if (w := words(h))}

@@ -49,9 +49,11 @@ def default_model_path() -> Path:
     Dynamic int8 quantisation computes in int8: ~2.5x faster, cosine ~0.96 to float. The coder's heads
     are trained on these same embeddings, so nothing downstream sees a mismatch.
     """
-    override = os.environ.get(MODEL_PATH_ENV)
+    from .settings import settings
+
+    override = settings().minilm_onnx
     if override:
-        return Path(override)
+        return override
     from .paths import model_cache_dir
 
     target = model_cache_dir() / QUANTIZED_NAME
@@ -93,9 +95,11 @@ def default_threads() -> int:
     More than 2 buys little for a 6-layer, 384-wide model and starves the chat model
     that shares the machine.
     """
-    value = os.environ.get(THREADS_ENV)
-    if value:
-        return max(1, int(value))
+    from .settings import settings
+
+    value = settings().embed_threads
+    if value is not None:
+        return max(1, value)
     return max(1, min(2, os.cpu_count() or 1))
 
 

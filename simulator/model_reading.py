@@ -17,22 +17,35 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import re
+from collections.abc import Callable
+from enum import StrEnum
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from .aio import run_cpu_bound
 from .behaviours import Behaviour
 from .coder.grader_directed import grader_directed_span
 from .config import ModelSpec, Role
-from .errors import ConfigError
+from .errors import ConfigError, ModelError
+from .settings import settings
+from .models.structured import ask_structured
 from .signals import Coder, Conversation, Signal, TurnReader, TurnReading
 
 READER_ENV = "RAPPORT_READER"
-READERS = {"coder": "the offline coder", "rules": "phrase rules only", "judge": "the judge model, on top of the coder"}
+
+
+class ReaderKind(StrEnum):
+    """What reads learner turns live (grading always reads them again with the coder)."""
+
+    CODER = "coder"
+    RULES = "rules"
+    JUDGE = "judge"
+
+
+READERS = {ReaderKind.CODER: "the offline coder", ReaderKind.RULES: "phrase rules only",
+           ReaderKind.JUDGE: "the judge model, on top of the coder"}
 ATTEMPTS = 2  # one retry for a malformed answer, then the offline reading stands
 TIMEOUT = 30.0  # seconds; the learner is waiting for the persona's reply
 CONTEXT_TURNS = 6  # the turns before the one being read that the model sees
@@ -60,7 +73,6 @@ DEFINITIONS: dict[Behaviour, str] = {
 # Pace and formality are measured, not judged: the offline reading keeps adaptation.
 MODEL_DECIDES = frozenset(DEFINITIONS)
 NO_QUOTE_NEEDED = frozenset({B.IGNORING_CONCERN, B.TOPIC_SHIFT})  # they are about what the turn leaves out
-_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
 class SeenBehaviour(BaseModel):
@@ -159,27 +171,15 @@ class ModelAssistedReader(TurnReader):
         try:
             verdict = await asyncio.wait_for(self._verdict(text, conversation), TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - any failure leaves the offline reading in place
-            log.warning("turn read offline: %s failed (%s)", self.label, exc)
-            return offline.model_copy(update={"read_by": f"offline ({self.label} failed: {_one_line(exc)})"})
+            # A model error is already worded with the model's name; anything else (a timeout, a wrong shape) is not.
+            failure = _one_line(exc) if isinstance(exc, ModelError) else f"{self.label} failed: {_one_line(exc)}"
+            log.warning("turn read offline: %s", failure)
+            return offline.model_copy(update={"read_by": f"offline ({failure})"})
         return merge(offline, verdict, text, self.label)
 
     async def _verdict(self, text: str, conversation: Conversation) -> ModelVerdict:
-        messages = reading_messages(text, conversation)
-        kwargs = {}
-        if self.spec is not None and self.spec.provider == "openai":
-            schema = ModelVerdict.model_json_schema()
-            kwargs["response_format"] = {"type": "json_schema", "json_schema": {"name": "reading", "schema": schema}}
-        problem = ""
-        for _ in range(ATTEMPTS):
-            reply = str((await self.model.ainvoke(messages, **kwargs)).content)
-            try:
-                match = _JSON_OBJECT.search(reply)
-                return ModelVerdict.model_validate(json.loads(match.group(0) if match else reply))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                problem = _one_line(exc)
-            except RecursionError:  # a reply nested thousands deep is the wrong shape too, not a crash
-                problem = "the JSON is nested too deeply"
-        raise ValueError(f"answered in the wrong shape {ATTEMPTS} times ({problem})")
+        return await ask_structured(self.model, self.spec, reading_messages(text, conversation), ModelVerdict,
+                                    attempts=ATTEMPTS, role=Role.JUDGE, name="reading")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -188,26 +188,37 @@ def _one_line(exc: BaseException) -> str:
 
 def reader_setting() -> tuple[str, str]:
     """(what reads live turns, in words; where that comes from), for the shells to show."""
-    kind = (os.environ.get(READER_ENV) or "").strip().lower()
+    current = settings()
+    kind = (current.reader or "").lower()
     if not kind:
-        return READERS["coder"], "default"
-    return READERS.get(kind, f"{kind}? (use one of {', '.join(READERS)})"), READER_ENV
+        return READERS[ReaderKind.CODER], "default"
+    return READERS.get(kind, f"{kind}? (use one of {', '.join(READERS)})"), current.source("reader")
+
+
+def reader_for(kind: ReaderKind | str, judge: Callable[[], tuple[BaseChatModel, ModelSpec | None]]) -> TurnReader:
+    """The reader `kind` names; `judge()` gives the judge model and its spec, asked for only when it reads turns."""
+    builders: dict[ReaderKind, Callable[[], TurnReader]] = {
+        ReaderKind.CODER: TurnReader,
+        ReaderKind.RULES: lambda: TurnReader(coder=None),
+        ReaderKind.JUDGE: lambda: ModelAssistedReader(*judge()),
+    }
+    return builders[ReaderKind(kind)]()
 
 
 def live_reader(kind: str | None = None) -> TurnReader:
     """The reader for live sessions: `kind`, else $RAPPORT_READER, else the learned coder."""
-    kind = (kind or os.environ.get(READER_ENV) or "coder").strip().lower()
-    if kind == "coder":
-        return TurnReader()
-    if kind == "rules":
-        return TurnReader(coder=None)
-    if kind == "judge":
-        from .config import resolve_model_spec
-        from .models import build_chat_model
+    kind = (kind or settings().reader or ReaderKind.CODER).strip().lower()
+    if kind not in READERS:
+        raise ConfigError(f"{READER_ENV}={kind}: use one of {', '.join(READERS)}")
+    return reader_for(kind, _configured_judge)
 
-        spec = resolve_model_spec(Role.JUDGE)
-        if spec is None:
-            raise ConfigError(f"{READER_ENV}=judge reads turns with the judge model, and none is configured: set"
-                              " RAPPORT_JUDGE_MODEL=openai:MODEL@URL or OPENAI_API_KEY, or unset RAPPORT_READER")
-        return ModelAssistedReader(build_chat_model(spec, Role.JUDGE), spec)
-    raise ConfigError(f"{READER_ENV}={kind}: use one of {', '.join(READERS)}")
+
+def _configured_judge() -> tuple[BaseChatModel, ModelSpec]:
+    from .config import resolve_model_spec
+    from .models import build_chat_model
+
+    spec = resolve_model_spec(Role.JUDGE)
+    if spec is None:
+        raise ConfigError(f"{READER_ENV}=judge reads turns with the judge model, and none is configured: set"
+                          " RAPPORT_JUDGE_MODEL=openai:MODEL@URL or OPENAI_API_KEY, or unset RAPPORT_READER")
+    return build_chat_model(spec, Role.JUDGE), spec

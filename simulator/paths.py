@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .settings import settings
+
 
 def rapport_home() -> Path:
     """The user's Rapport directory (`RAPPORT_HOME`, default `~/.rapport`)."""
-    return Path(os.environ.get("RAPPORT_HOME") or Path.home() / ".rapport").expanduser()
+    return settings().home.expanduser()
 
 
 def bundled_personas_dir() -> Path:
@@ -21,8 +23,8 @@ def bundled_personas_dir() -> Path:
 def user_personas_dir() -> Path:
     """The user's personas (`RAPPORT_USER_PERSONAS`, default `~/.rapport/personas`); with a login, the shared
     personas that trainers and admins edit."""
-    override = os.environ.get("RAPPORT_USER_PERSONAS")
-    return Path(override).expanduser() if override else rapport_home() / "personas"
+    override = settings().user_personas
+    return override.expanduser() if override else rapport_home() / "personas"
 
 
 def learner_personas_dir(learner: str) -> Path:
@@ -34,11 +36,11 @@ def learner_personas_dir(learner: str) -> Path:
 
 def extra_persona_paths() -> list[Path]:
     """Further persona files or folders listed in `RAPPORT_PERSONAS` (separated by the OS path separator)."""
-    raw = os.environ.get("RAPPORT_PERSONAS", "")
+    raw = settings().personas
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
 
 
 def model_cache_dir() -> Path:
     """Where model files assembled from packages are kept (`RAPPORT_MODEL_CACHE`, default `~/.cache/rapport/models`)."""
-    override = os.environ.get("RAPPORT_MODEL_CACHE")
-    return Path(override).expanduser() if override else Path.home() / ".cache" / "rapport" / "models"
+    override = settings().model_cache
+    return override.expanduser() if override else Path.home() / ".cache" / "rapport" / "models"

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from .behaviours import Behaviour
 from .cues import content_words
 from .errors import RapportError
+from .record import SessionRecord
 from .session import Session
 from .transcript import Speaker, Turn
 
@@ -37,8 +38,8 @@ def _id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def memorable(session: Session, learner_id: str):
-    """The MemoryItems worth keeping from a finished session."""
+def memorable(session: Session | SessionRecord, learner_id: str):
+    """The MemoryItems worth keeping from a finished session (live or as stored: both read the same)."""
     from .vectors.memory import MemoryItem
 
     now = datetime.now(UTC)
@@ -61,7 +62,7 @@ def memorable(session: Session, learner_id: str):
                 sentence = next((s for s in _SENTENCE.split(appraisal.text) if signal.evidence.strip() in s), appraisal.text)
                 keep("fact", f"{label} shared: “{sentence.strip()}”")
     contents = {item.id: item.content for item in session.persona.hidden_information}
-    for item_id in (session.dynamics.unlocked if session.dynamics else []):
+    for item_id in session.unlocked:
         keep("disclosure", f"You confided in them: {contents[item_id]}")
     if session.ending is not None:
         date = session.started_at.strftime("%d %B %Y")
@@ -71,7 +72,7 @@ def memorable(session: Session, learner_id: str):
     return items
 
 
-def remember(session: Session, learner_id: str, store) -> list:
+def remember(session: Session | SessionRecord, learner_id: str, store) -> list:
     """Store what is memorable from `session` (SQL first; the vector index is rebuilt from it when needed)."""
     from .store.tables import memories, sessions
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, SystemMessage
-from pydantic import BaseModel
 
 from .aio import iterate_sync
 from .appraisal import TurnAppraisal
@@ -28,31 +25,17 @@ from .model_reading import live_reader
 from .models import describe_model_error, prompt_style
 from .persona.spec import Difficulty, PersonaSpec
 from .prompts import END_MARKER, PersonaContext, max_tokens_for, persona_messages
+from .record import EndReason, Ending, SessionRecord, new_session_id
 from .signals import TurnReader
 from .state import RapportState
 from .trajectory import TrajectoryPoint, trajectory_points
 from .transcript import Speaker, Transcript, Turn
 
+__all__ = ["Delta", "EndReason", "Ending", "ReplyDone", "ReplyEvent", "Reset", "Session", "SessionListener",
+           "SessionRecord"]
+
 DEFAULT_MAX_TURNS = 40
 STREAM_CUT_RETRIES = 1  # a stream that breaks after it started is retried once here; the openai client retries the rest
-
-
-class EndReason(StrEnum):
-    LEARNER_ENDED = "learner_ended"
-    TURN_LIMIT = "turn_limit"
-    PERSONA_ENDED = "persona_ended"
-    SUCCESS = "success"  # the persona's success outcome happened (e.g. agreed to a demo)
-    FAILURE = "failure"  # trust collapsed and the persona ended the conversation
-
-
-class Ending(BaseModel):
-    reason: EndReason
-    detail: str = ""
-
-    @property
-    def outcome(self) -> str | None:
-        """'success', 'failure', or None when the conversation ended without either."""
-        return self.reason.value if self.reason in (EndReason.SUCCESS, EndReason.FAILURE) else None
 
 
 @dataclass(frozen=True)
@@ -81,6 +64,26 @@ class ReplyDone:
 ReplyEvent = Delta | Reset | ReplyDone
 
 
+
+class OnRecord:
+    """A `Session` attribute kept on its `SessionRecord` (the stored shape): read there, and written there
+    when `writable`; anything else is read-only on the live session."""
+
+    def __init__(self, *, writable: bool = False):
+        self.writable = writable
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, session: Any, owner: type | None = None) -> Any:
+        return self if session is None else getattr(session.record, self.name)
+
+    def __set__(self, session: Any, value: Any) -> None:
+        if not self.writable:
+            raise AttributeError(f"Session.{self.name} is read-only")
+        setattr(session.record, self.name, value)
+
+
 class SessionListener(Protocol):
     """Told about every change to a session as it happens (the session store commits each one)."""
 
@@ -92,7 +95,10 @@ class SessionListener(Protocol):
 
 
 class Session:
-    """One conversation between a learner and a persona."""
+    """One live conversation between a learner and a persona: a `SessionRecord` (the state, changed in place)
+    with the persona model and the reader that move it on. Slots: nothing is attached to it from outside."""
+
+    __slots__ = ("record", "model", "model_spec", "streaming", "dynamics", "listeners", "memory", "__weakref__")
 
     def __init__(
         self,
@@ -107,31 +113,56 @@ class Session:
         reader: TurnReader | None = None,
         nonverbal: bool = True,
         streaming: bool = True,
+        memory: Callable[[list[Turn]], list[str]] | None = None,
     ):
-        self.id = session_id or uuid.uuid4().hex
-        self.persona = persona
-        self.model = model
-        self.model_spec = model_spec
-        self.difficulty = Difficulty(difficulty)
-        self.max_turns = max_turns
-        self.streaming = streaming  # False: one call per reply, for batch runs where nobody watches it stream
-        self.started_at = datetime.now(UTC)
-        self.turns: list[Turn] = []
-        self.ending: Ending | None = None
-        self.dynamics = RapportDynamics(persona, self.difficulty, reader or live_reader(), nonverbal) if dynamics else None
-        self.listeners: list[SessionListener] = []
-        self.memory: Callable[[list[Turn]], list[str]] | None = None  # what the persona recalls of earlier sessions
+        record = SessionRecord(id=session_id or new_session_id(), persona=persona, difficulty=Difficulty(difficulty),
+                               max_turns=max_turns, model=model_spec.label if model_spec else "")
+        self._wrap(record, model, model_spec, dynamics, reader, nonverbal, streaming, memory)
         self.restart()
 
+    @classmethod
+    def from_record(
+        cls,
+        record: SessionRecord,
+        model: BaseChatModel,
+        *,
+        model_spec: ModelSpec | None = None,
+        dynamics: bool = True,
+        reader: TurnReader | None = None,
+        nonverbal: bool = True,
+        streaming: bool = True,
+        memory: Callable[[list[Turn]], list[str]] | None = None,
+    ) -> Session:
+        """Continue a stored session where it stopped: its turns, its trajectory (so the rapport state) and its ending."""
+        session = cls.__new__(cls)
+        session._wrap(record, model, model_spec, dynamics, reader, nonverbal, streaming, memory)
+        return session
+
+    def _wrap(self, record: SessionRecord, model: BaseChatModel, model_spec: ModelSpec | None, dynamics: bool,
+              reader: TurnReader | None, nonverbal: bool, streaming: bool,
+              memory: Callable[[list[Turn]], list[str]] | None) -> None:
+        self.record = record
+        self.model = model
+        self.model_spec = model_spec
+        self.streaming = streaming  # False: one call per reply, for batch runs where nobody watches it stream
+        # The dynamics append to the record's own trajectory list, so the record is always the whole state.
+        self.dynamics = (RapportDynamics(record.persona, record.difficulty, reader or live_reader(), nonverbal,
+                                         trajectory=record.trajectory) if dynamics else None)
+        self.listeners: list[SessionListener] = []
+        self.memory = memory  # what the persona recalls of earlier sessions
+
     # -- state ---------------------------------------------------------------------------------
+    # What is stored lives on the record; the live session only reads and writes it there.
 
-    @property
-    def preset(self):
-        return self.persona.preset(self.difficulty)
-
-    @property
-    def learner_turn_count(self) -> int:
-        return sum(1 for t in self.turns if t.speaker is Speaker.LEARNER)
+    id: str = OnRecord()  # type: ignore[assignment]
+    persona: PersonaSpec = OnRecord()  # type: ignore[assignment]
+    difficulty: Difficulty = OnRecord()  # type: ignore[assignment]
+    max_turns: int = OnRecord()  # type: ignore[assignment]
+    preset = OnRecord()
+    learner_turn_count: int = OnRecord()  # type: ignore[assignment]
+    started_at: datetime = OnRecord(writable=True)  # type: ignore[assignment]
+    turns: list[Turn] = OnRecord(writable=True)  # type: ignore[assignment]
+    ending: Ending | None = OnRecord(writable=True)  # type: ignore[assignment]
 
     @property
     def awaiting_reply(self) -> bool:
@@ -143,7 +174,7 @@ class Session:
         return self.ending is not None
 
     def transcript(self) -> Transcript:
-        return Transcript(persona=self.persona.id, turns=list(self.turns))
+        return self.record.transcript()
 
     @property
     def state(self) -> RapportState | None:
@@ -157,6 +188,11 @@ class Session:
     def trajectory_points(self) -> list[TrajectoryPoint]:
         """The relationship at the start and after each learner turn, with reasons."""
         return trajectory_points(self.dynamics.initial, self.dynamics.trajectory) if self.dynamics else []
+
+    @property
+    def unlocked(self) -> list[str]:
+        """Hidden item ids the learner earned so far, in the order they were earned."""
+        return self.dynamics.unlocked if self.dynamics else []
 
     def context(self) -> PersonaContext:
         """What shapes the next reply: the preset, the transcript, and the rapport state."""
@@ -203,6 +239,12 @@ class Session:
         for listener in self.listeners:
             getattr(listener, event)(self, *args)
 
+    async def _commit(self, event: str, *args) -> None:
+        """`_notify` from a reply: the store's commit runs off the event loop (other learners' replies keep
+        streaming) and is awaited, so commits stay in order and each is done before the reply goes on."""
+        if self.listeners:
+            await asyncio.to_thread(self._notify, event, *args)
+
     def undo(self) -> bool:
         """Remove the last exchange (or a learner message still waiting for its reply); False if nothing to undo."""
         floor = 1 if self.persona.opening_line.strip() else 0  # the opening line cannot be undone
@@ -218,21 +260,30 @@ class Session:
         self._notify("turns_removed", len(self.turns))
         return True
 
+    def why_cannot_send(self, text: str, *, queued: bool = False) -> str | None:
+        """Why `send(text)` would be refused now, or None: the one rule, shown by the UI and raised by `send`.
+
+        `queued`: the message waits for the reply being generated now (the chat panel's queue), so that
+        reply's absence is no obstacle."""
+        if not text.strip():
+            return "type a message first"
+        if self.ended:
+            return f"this conversation has ended ({self.ending.detail}); restart to practise again"
+        if self.awaiting_reply and not queued:
+            return "the last message has no reply yet; retry it or undo it first"
+        return None
+
     async def send(self, text: str) -> AsyncIterator[ReplyEvent]:
         """Add the learner's message (committed before the model is called) and stream the persona's reply."""
+        if (refused := self.why_cannot_send(text)) is not None:
+            raise SessionError(refused)
         text = text.strip()
-        if not text:
-            raise SessionError("type a message first")
-        if self.ended:
-            raise SessionError(f"this conversation has ended ({self.ending.detail}); restart to practise again")
-        if self.awaiting_reply:
-            raise SessionError("the last message has no reply yet; retry it or undo it first")
         self.turns.append(Turn(speaker=Speaker.LEARNER, text=text))
         outcome = None
         if self.dynamics is not None:
             await self.dynamics.aobserve(self.turns)
             outcome = self.dynamics.outcome()
-        self._notify("turn_added", len(self.turns) - 1)  # committed before the model is called
+        await self._commit("turn_added", len(self.turns) - 1)  # committed before the model is called
         events = self._closing(outcome) if outcome is not None else self._reply()
         async for event in events:
             yield event
@@ -259,10 +310,10 @@ class Session:
             yield Delta(piece + " ")
         turn = Turn(speaker=Speaker.PERSONA, text=outcome.closing_line)
         self.turns.append(turn)
-        self._notify("turn_added", len(self.turns) - 1)
+        await self._commit("turn_added", len(self.turns) - 1)
         reason = EndReason.SUCCESS if outcome.kind == "success" else EndReason.FAILURE
         self.ending = Ending(reason=reason, detail=f"{outcome.description}: {outcome.reason}")
-        self._notify("ended")
+        await self._commit("ended")
         yield ReplyDone(turn=turn, index=len(self.turns) - 1, ending=self.ending)
 
     def _cue(self) -> str | None:
@@ -271,7 +322,8 @@ class Session:
     async def _reply(self) -> AsyncIterator[ReplyEvent]:
         cue = self._cue()
         lead = [Delta(cue + " ")] if cue else []  # the stage direction is shown first, and again after a reset
-        context = self.context()
+        # Built once per reply; its knowledge and memory searches embed text (CPU work), so off the event loop.
+        context = await asyncio.to_thread(self.context)
         messages = persona_messages(self.persona, context, prompt_style(self.model))
         max_tokens = max_tokens_for(context)
         labels = self._speaker_labels()
@@ -314,12 +366,12 @@ class Session:
             ending = Ending(reason=EndReason.PERSONA_ENDED, detail=f"{self.persona.name} ended the conversation")
         turn = Turn(speaker=Speaker.PERSONA, text=text)
         self.turns.append(turn)
-        self._notify("turn_added", len(self.turns) - 1)
+        await self._commit("turn_added", len(self.turns) - 1)
         if ending is None and self.learner_turn_count >= self.max_turns:
             ending = Ending(reason=EndReason.TURN_LIMIT, detail=f"the turn limit of {self.max_turns} was reached")
         if ending is not None:
             self.ending = ending
-            self._notify("ended")
+            await self._commit("ended")
         yield ReplyDone(turn=turn, index=len(self.turns) - 1, ending=self.ending)
 
     def _speaker_labels(self) -> list[str]:

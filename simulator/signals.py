@@ -6,7 +6,6 @@ advice and uptake; phrase lists (simulator/data/cues.yaml) and the conversation 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -100,7 +99,9 @@ class Conversation:
 
 def default_coder() -> Coder | None:
     """The learned coder, unless RAPPORT_CODER=off or its weights are missing (then phrase rules alone)."""
-    if os.environ.get("RAPPORT_CODER", "").lower() in {"off", "0", "false", "rules"}:
+    from .settings import settings
+
+    if (settings().coder or "").lower() in {"off", "0", "false", "rules"}:
         return None
     try:
         from .coder import load_coder

@@ -16,6 +16,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 from simulator.persona import PersonaLibrary  # noqa: E402 - after the offline switches above
+from simulator.settings import reset_settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 FOUNDING_PERSONAS = ["procurement-skeptic", "diabetes-newly-diagnosed", "disengaged-student"]
@@ -31,7 +32,9 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("RAPPORT_HOME", str(home))
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     monkeypatch.chdir(home)  # a rapport.toml in the developer's working copy must not leak into tests
+    reset_settings()  # (settings also rebuild whenever a variable changes; this drops a cache built elsewhere)
     yield
+    reset_settings()
 
 
 LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}

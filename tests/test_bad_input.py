@@ -146,7 +146,7 @@ def test_truncated_and_huge_character_cards_are_clear_errors(tmp_path):
 def test_empty_and_enormous_messages_through_the_app(tmp_path):
     from gradio_client import Client
 
-    from evals.load import serve_app
+    from bench.app_load import serve_app
 
     process, url = serve_app(tmp_path)
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evals.load import run_load, serve_app
+from bench.app_load import run_load, serve_app
 from simulator.store import SessionStore
 
 

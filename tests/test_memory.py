@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from evals.practice import Practice
+from rapport.service import Practice
 from simulator.models import ScriptedChatModel
 from simulator.persona.spec import KnowledgeEntry
 from simulator.store import SessionStore
@@ -26,11 +26,12 @@ def practice(tmp_path, monkeypatch):
 
 def play(practice: Practice, persona, learner: str, lines: list[str]) -> tuple:
     model = ScriptedChatModel(respond=lambda messages: "Noted. Go on.")
-    session = practice.start(persona, model, learner=learner)
+    run = practice.start(persona, model, learner=learner)
+    session = run.session
     for line in lines:
         list(session.send_sync(line))
     session.end()
-    graded = asyncio.run(practice.finish(session))
+    graded = asyncio.run(practice.finish(run))
     return session, model, graded
 
 
@@ -39,13 +40,13 @@ def test_memory_written_in_one_session_is_recalled_and_used_in_the_next(practice
     play(practice, dana, "ana", ["What went wrong with Veritrack?", PROMISE])
     model = ScriptedChatModel(respond=lambda messages: "Did you bring it?")
     second = practice.start(dana, model, learner="ana")
-    assert practice.remembered(second) >= 2
-    list(second.send_sync("Good to see you again, Dana."))
+    assert second.remembered >= 2
+    list(second.session.send_sync("Good to see you again, Dana."))
     system = model.prompts[0][0].content
     assert "What you remember from earlier conversations with this person" in system
     assert "case study from our SAP customer" in system
     other = practice.start(dana, ScriptedChatModel(respond=lambda m: "Hello."), learner="ben")
-    assert practice.remembered(other) == 0  # memories belong to one learner with one persona
+    assert other.remembered == 0  # memories belong to one learner with one persona
 
 
 def test_consistency_rewards_following_up_and_costs_forgetting(practice, library):
@@ -95,7 +96,7 @@ def test_a_corrupted_vector_store_never_breaks_the_chat(practice, library, tmp_p
     for path in (tmp_path / "chroma").rglob("*.sqlite3"):
         path.write_bytes(b"this is not a database" * 100)
     model = ScriptedChatModel(respond=lambda messages: "Well?")
-    session = practice.start(dana, model, learner="ana")
+    session = practice.start(dana, model, learner="ana").session
     list(session.send_sync("Good to see you again."))
     assert session.turns[-1].text.endswith("Well?")
     assert "case study from our SAP customer" in model.prompts[0][0].content  # rebuilt from the SQL store

@@ -14,8 +14,8 @@ from langchain_core.language_models import BaseChatModel
 
 from simulator.config import ModelSpec, Role, parse_model_spec, resolve_model_spec
 from simulator.errors import ConfigError, DataFileError, ModelError, Problem, RapportError
-from simulator.model_reading import ModelAssistedReader
-from simulator.models import build_chat_model
+from simulator.model_reading import ReaderKind, reader_for
+from simulator.models import build_chat_model, provider_for
 from simulator.persona import PersonaLibrary
 from simulator.persona.spec import PersonaSpec
 from simulator.replay import replay_dynamics
@@ -25,15 +25,14 @@ from simulator.trajectory import trajectory_points
 from simulator.transcript import Speaker, Transcript
 from simulator.yaml_source import line_of, load_yaml, read_text
 
-from ..judge import Judge, cross_check
+from ..grading import Grader
 from ..judge_checks import check_statement
-from ..offline import offline_scorecard
-from ..rubric import load_rubric
+from ..scorecard import Scorecard
 from ..transcripts import read_transcript
 from .expectations import check_case, check_comparison
 from .learners import SimulatedLearner, learner_profiles, resolve_profile
 from .report import CaseRun, SuiteReport
-from .spec import ROLES, Case, SuiteSpec, load_suite
+from .spec import Case, SuiteSpec, load_suite
 
 CASE_ATTEMPTS = 3  # a case hit by a transient provider error is run again, with backoff and jitter
 
@@ -100,7 +99,7 @@ def _reference_problems(suite: LoadedSuite, library: PersonaLibrary) -> list[Pro
                 problem(("cases", n, "learner", "simulated", "profile"),
                         f"no learner profile '{profile}'; known: {', '.join(learner_profiles())} (or write a description)")
         for role, text in case.models.items():
-            if role not in ROLES:
+            if role not in {r.value for r in Role}:
                 problem(("cases", n, "models"), f"unknown model role '{role}'")
             elif text is not None:
                 try:
@@ -132,7 +131,7 @@ class ModelPool:
         because httpcore checks every pooled connection on each request (cost grows with pool size)."""
         if spec is None:
             return None
-        key = (role, spec.model_dump_json(exclude={"source"}), shard if spec.provider == "openai" else 0)
+        key = (role, spec.model_dump_json(exclude={"source"}), provider_for(spec).pool_key(spec, shard))
         if key not in self._models:
             self._models[key] = (spec, build_chat_model(spec, Role(role)))
         return self._models[key][1]
@@ -159,27 +158,23 @@ class SuiteRunner:
         self.concurrency = max(1, concurrency)
         self.repeat = repeat
         self.grade = grade
-        self.reader = TurnReader()  # the learned coder: grading always uses it
-        self.rules_reader = TurnReader(coder=None)
+        self.reader = TurnReader()  # the learned coder: replaying a recorded transcript uses it
         self.reader_override = reader
 
     def _reader_kind(self, suite: LoadedSuite) -> str:
         return self.reader_override or suite.spec.defaults.reader
 
     def _live_reader(self, job: CaseJob) -> TurnReader:
-        kind = self._reader_kind(job.suite)
-        if kind == "judge":
-            spec = job.specs["judge"]
-            return ModelAssistedReader(self.pool.get("judge", spec, job.shard), spec)
-        return self.rules_reader if kind == "rules" else self.reader
+        spec = job.specs[Role.JUDGE]
+        return reader_for(self._reader_kind(job.suite), lambda: (self.pool.get(Role.JUDGE, spec, job.shard), spec))
 
     def jobs(self) -> list[CaseJob]:
         jobs = []
         for suite in self.suites:
             repeats = self.repeat or suite.spec.defaults.repeats
             for case in suite.spec.cases:
-                specs = {role: self.pool.spec_for(role, case.models, suite.spec.defaults.models) for role in ROLES}
-                if self._reader_kind(suite) == "judge" and specs["judge"] is None:
+                specs = {role.value: self.pool.spec_for(role, case.models, suite.spec.defaults.models) for role in Role}
+                if self._reader_kind(suite) == ReaderKind.JUDGE and specs[Role.JUDGE] is None:
                     raise ConfigError(f"{suite.path}: case '{case.id}': turns are read by the judge model (reader:"
                                       " judge), and no judge model is set: add models.judge or --model-role judge=SPEC")
                 for repeat in range(repeats):
@@ -204,7 +199,7 @@ class SuiteRunner:
         comparisons = [v for suite in self.suites for c in suite.spec.comparisons
                        for v in check_comparison(c, [r for r in runs if r.case in c.ascending])]
         defaults = self.suites[0].spec.defaults.models if self.suites else {}
-        models = {role: (s.label if (s := self.pool.spec_for(role, defaults)) else None) for role in ROLES}
+        models = {role.value: (s.label if (s := self.pool.spec_for(role, defaults)) else None) for role in Role}
         return SuiteReport(suites=[str(s.path) for s in self.suites], names=[s.spec.name for s in self.suites],
                            started=started.isoformat(timespec="seconds"), seconds=time.perf_counter() - clock,
                            models=models, concurrency=self.concurrency, runs=runs, comparisons=comparisons)
@@ -264,8 +259,8 @@ class SuiteRunner:
         run.transcript = transcript
         run.trajectory = trajectory_points(initial, appraisals)
         run.unlocked = [item for point in run.trajectory for item in point.unlocked]
-        judge_spec = job.specs["judge"]
-        judge_model = self.pool.get("judge", judge_spec, job.shard)
+        judge_spec = job.specs[Role.JUDGE]
+        judge_model = self.pool.get(Role.JUDGE, judge_spec, job.shard)
         if self.grade:
             await self._grade(run, job, transcript, appraisals, judge_model, judge_spec, defaults.judge_samples)
         checker = None
@@ -277,26 +272,17 @@ class SuiteRunner:
 
     async def _grade(self, run: CaseRun, job: CaseJob, transcript: Transcript, appraisals, judge_model, judge_spec,
                      samples: int) -> None:
-        from ..grader_directed import clamp_to_offline, flag_grader_directed
-
-        rubric = load_rubric(job.persona.rubric or "default")
-        if appraisals and not any(a.reading.codes for a in appraisals):
-            appraisals = None  # read live by phrase rules only: grading reads the turns again with the coder
-        # The coder is CPU work: off the event loop, so other cases keep talking meanwhile.
-        offline = await asyncio.to_thread(offline_scorecard, transcript, rubric, job.persona, self.reader, appraisals)
-        offline = flag_grader_directed(offline, transcript)  # the same flags and cap as `Grader.grade`
-        run.offline_scores = {**{k: v.score for k, v in offline.criteria.items()}, "overall": offline.overall}
-        card = offline
-        if judge_model is not None:
-            judged = await Judge(judge_model, judge_spec, rubric).grade(transcript, job.persona, samples=samples)
-            card = clamp_to_offline(judged, offline, transcript, rubric)
-            card.flags += cross_check(card, offline)
-        run.scorecard = card.contract()
-        run.scores = {**{k: v.score for k, v in card.criteria.items()}, "overall": card.overall}
+        """The app's grader with this case's judge (none when the suite sets none) and judge samples."""
+        grader = Grader(offline_only=judge_model is None, judge_model=judge_model, judge_spec=judge_spec,
+                        library=self.library, samples=samples, no_judge_note=None)
+        graded = await grader.grade(transcript, job.persona, appraisals=appraisals)
+        run.offline_scores = _scores(graded.offline)
+        run.scorecard = graded.scorecard.contract()
+        run.scores = _scores(graded.scorecard)
 
     async def _converse(self, job: CaseJob, difficulty: str, max_turns: int) -> Session:
-        persona_spec = job.specs["persona"]
-        persona_model = self.pool.get("persona", persona_spec, job.shard)
+        persona_spec = job.specs[Role.PERSONA]
+        persona_model = self.pool.get(Role.PERSONA, persona_spec, job.shard)
         if persona_model is None:
             raise RapportError(f"case '{job.case.id}' needs a persona model")
         session = Session(job.persona, persona_model, difficulty=difficulty, model_spec=persona_spec,
@@ -310,7 +296,7 @@ class SuiteRunner:
                     pass
             return session
         simulated = learner.simulated
-        learner_model = self.pool.get("learner", job.specs["learner"], job.shard)
+        learner_model = self.pool.get(Role.LEARNER, job.specs[Role.LEARNER], job.shard)
         if learner_model is None:
             raise RapportError(f"case '{job.case.id}' has a simulated learner but no learner model is configured")
         player = SimulatedLearner(learner_model, job.persona, resolve_profile(simulated.profile))
@@ -327,6 +313,10 @@ class SuiteRunner:
             if stop and stop.search(session.turns[-1].text) and session.turns[-1].speaker is Speaker.PERSONA:
                 break
         return session
+
+
+def _scores(card: Scorecard) -> dict[str, float]:
+    return {**{k: v.score for k, v in card.criteria.items()}, "overall": card.overall}
 
 
 def re_compile(pattern: str | None):

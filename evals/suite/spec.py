@@ -9,13 +9,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from simulator.config import Role
+from simulator.model_reading import ReaderKind
 from simulator.persona.spec import Difficulty
 from simulator.regexes import require_valid_regexes
 from simulator.unique import require_unique_ids
 from simulator.yaml_source import validate_yaml_file
 
 SCHEMA_FILE_NAME = "suite.schema.json"
-ROLES = ("persona", "judge", "learner")
 METRICS_HELP = "a criterion id (e.g. empathy), 'overall' or 'final_trust'"
 
 
@@ -33,8 +34,8 @@ class Defaults(SuiteModel):
     difficulty: Difficulty = Difficulty.MEDIUM
     timeout: float = Field(default=300, gt=0, description="Seconds before a case is abandoned.")
     max_turns: int = Field(default=10, ge=1, le=100, description="Learner turns at most.")
-    reader: Literal["coder", "rules", "judge"] = Field(
-        default="coder",
+    reader: ReaderKind = Field(
+        default=ReaderKind.CODER,
         description="How learner turns are read during the conversation: the learned coder; phrase rules only "
         "(fastest); or the judge model on top of the coder (one more call per turn, subtler readings). "
         "Scores are always graded with the coder, and by the judge when one is set.",
@@ -43,9 +44,9 @@ class Defaults(SuiteModel):
     @field_validator("models")
     @classmethod
     def _known_roles(cls, models: dict[str, str | None]) -> dict[str, str | None]:
-        unknown = sorted(set(models) - set(ROLES))
+        unknown = sorted(set(models) - {role.value for role in Role})
         if unknown:
-            raise ValueError(f"unknown model role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+            raise ValueError(f"unknown model role(s) {', '.join(unknown)}; roles are {', '.join(Role)}")
         return models
 
 

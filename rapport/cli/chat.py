@@ -29,15 +29,17 @@ def chat(
     """Role-play with PERSONA_ID in the terminal; every turn is stored as it happens."""
     import asyncio
 
-    from evals.practice import Practice, default_learner
+    from rapport.service import Practice, default_learner
 
     learner = learner or default_learner()
     spec, chat_model = chat_model_for("persona", model)
     practice = Practice() if save else None
+    run = None  # the stored practice run; None with --no-save
     if resume:
         if practice is None:
             raise SessionError("--resume needs the session store; drop --no-save")
-        session = practice.resume(resume, chat_model, learner=learner, model_spec=spec)
+        run = practice.resume(resume, chat_model, learner=learner, model_spec=spec)
+        session = run.session
     elif persona_id is None:
         raise SessionError("name a persona (see `rapport personas list`) or --resume a session")
     else:
@@ -45,8 +47,9 @@ def chat(
         if practice is None:
             session = Session(persona, chat_model, difficulty=difficulty, max_turns=max_turns, model_spec=spec)
         else:
-            session = practice.start(persona, chat_model, learner=learner, difficulty=difficulty.value,
-                                     model_spec=spec, max_turns=max_turns)
+            run = practice.start(persona, chat_model, learner=learner, difficulty=difficulty.value,
+                                 model_spec=spec, max_turns=max_turns)
+            session = run.session
     persona = session.persona
     difficulty = session.difficulty
     s = persona.scenario
@@ -55,8 +58,8 @@ def chat(
     out.print(f"[bold]Brief:[/] {s.learner_brief}")
     out.print(f"[bold]Goal:[/] {s.learner_goal}")
     out.print(f"[dim]{HELP}[/]")
-    if practice is not None:
-        remembered = practice.remembered(session)
+    if run is not None:
+        remembered = run.remembered
         note = f"; {persona.short_name} remembers {remembered} thing(s) from earlier sessions" if remembered else ""
         out.print(f"[dim]Session {session.id[:12]} is saved as you go{note}.[/]")
     out.print()
@@ -85,8 +88,8 @@ def chat(
         else:
             _stream(session, line)
     out.print(f"\n[dim]Conversation over: {session.ending.detail}.[/]")
-    if practice is not None:
-        graded = asyncio.run(practice.finish(session))
+    if run is not None:
+        graded = asyncio.run(practice.finish(run))
         card = graded.scorecard
         scores = ", ".join(f"{k.replace('_', ' ')} {v.score:.1f}" for k, v in card.criteria.items())
         out.print(f"[bold]Scorecard ({card.source})[/]: overall {card.overall:.1f} — {scores}")

@@ -9,7 +9,9 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from simulator.config import Role
 from simulator.errors import DataFileError, RapportError
+from simulator.model_reading import READERS
 
 from .root import app, err, out
 
@@ -18,7 +20,7 @@ def _overrides(values: list[str]) -> dict[str, str]:
     overrides = {}
     for value in values:
         role, sep, spec = value.partition("=")
-        if not sep or role not in ("persona", "judge", "learner") or not spec:
+        if not sep or role not in {r.value for r in Role} or not spec:
             raise typer.BadParameter(f"'{value}': use ROLE=SPEC with ROLE persona, judge or learner", param_hint="--model-role")
         overrides[role] = spec
     return overrides
@@ -48,7 +50,7 @@ def eval_suites(
         library = PersonaLibrary()
         loaded = load_suites(suites, library)
         previous = SuiteReport.load_json(compare / "report.json") if compare else None
-        if reader not in (None, "coder", "rules", "judge"):
+        if reader is not None and reader not in READERS:
             raise typer.BadParameter("use coder, rules or judge", param_hint="--reader")
         runner = SuiteRunner(loaded, library=library, overrides=overrides, concurrency=concurrency, repeat=repeat,
                              reader=reader)

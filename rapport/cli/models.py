@@ -12,6 +12,8 @@ from simulator.config import Role, named_endpoints, resolve_model_spec, user_end
 from simulator.errors import ConfigError
 from simulator.model_reading import READER_ENV, reader_setting
 from simulator.models import build_chat_model, describe_model_error
+from simulator.models.registry import ENTRY_POINT_GROUP, PLUGINS_ENV
+from simulator.models.registry import names as provider_names
 
 from .root import app, err, out, table_console
 
@@ -40,6 +42,8 @@ def show(ctx: typer.Context) -> None:
         _row(table, f"endpoint {name}", spec.label, spec.source)
     _row(table, "own endpoints in Settings", "allowed" if user_endpoints_allowed() else "not allowed",
                   "RAPPORT_ALLOW_USER_ENDPOINTS / [ui] allow_user_endpoints")
+    _row(table, "providers", ", ".join(provider_names()),
+         f"built in, {PLUGINS_ENV} and {ENTRY_POINT_GROUP} entry points (simulator/models/registry.py)")
     reading, source = reader_setting()
     _row(table, "turns read by", reading, source if source != "default" else f"default (set {READER_ENV}=judge for the judge)")
     table_console().print(table)

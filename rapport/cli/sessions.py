@@ -25,7 +25,7 @@ LEARNER_HELP = "Act on this learner's sessions (default: RAPPORT_LEARNER or 'loc
 
 
 def _learner(name: str | None) -> str:
-    from evals.practice import default_learner
+    from rapport.service import default_learner
 
     return name or default_learner()
 

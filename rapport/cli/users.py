@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -26,7 +25,9 @@ class RoleChoice(StrEnum):  # rapport.ui.auth.Role; importing rapport.ui loads g
 def _users_file(file: Path | None) -> Path:
     from simulator.errors import ConfigError
 
-    path = file or (Path(os.environ["RAPPORT_AUTH"]) if os.environ.get("RAPPORT_AUTH") else None)
+    from simulator.settings import settings
+
+    path = file or settings().auth
     if path is None:
         raise ConfigError("name the users file with --file or RAPPORT_AUTH")
     return path.expanduser()

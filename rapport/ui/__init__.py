@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
+from simulator.settings import quiet_library
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+quiet_library("GRADIO_ANALYTICS_ENABLED", keep_user_choice=True)
 
 from .app import PersonaModel, build_app, launch, serve  # noqa: E402
 

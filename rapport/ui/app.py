@@ -16,6 +16,7 @@ from .practice import practice_tab
 from .reports import reports_tab
 from .settings import settings_tab
 from .studio import studio_tab
+from .tabs import AppStates, TabSpec, build_tab
 
 CSS = """
 .rapport-card { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 14px; height: 100%; }
@@ -57,32 +58,32 @@ def _theme() -> gr.themes.Base:
     )
 
 
+# The tabs, in order. Adding one: a builder module returning `TabParts` and one line here.
+TABS = (
+    TabSpec("practice", "Practice",
+            lambda ctx, s: practice_tab(ctx, s.library_version, s.model_choice, s.judge_choice)),
+    TabSpec("history", "History & progress", lambda ctx, s: history_tab(ctx)),
+    TabSpec("studio", "Persona studio", lambda ctx, s: studio_tab(ctx, s.library_version, s.model_choice)),
+    TabSpec("reports", "Reports", lambda ctx, s: reports_tab()),
+    TabSpec("settings", "Settings", lambda ctx, s: settings_tab(ctx, s.model_choice, s.judge_choice)),
+)
+
+
 def build_app(library: PersonaLibrary | None = None, persona_model: PersonaModel | None = None,
               context: AppContext | None = None) -> gr.Blocks:
     """The gradio app. Per-browser state lives in `gr.State`, so sessions and tabs never see each other."""
     ctx = context or AppContext(LibraryHolder(library or PersonaLibrary()), persona_model or PersonaModel())
     with gr.Blocks(title="Rapport", analytics_enabled=False) as demo:
-        library_version = gr.State(0)  # bumped when the studio saves, so the gallery re-renders
-        model_choice = gr.State(None)  # this browser's persona model, from Settings (None: the default)
-        judge_choice = gr.State(None)
+        states = AppStates(library_version=gr.State(0), model_choice=gr.State(None), judge_choice=gr.State(None))
         gr.Markdown("# Rapport\nPractise building rapport with people who react to *how* you talk.")
         gr.Markdown(model_banner(ctx.persona_model.spec, ctx.persona_model.error), elem_id="model-banner")
         with gr.Tabs(selected="practice") as tabs:
-            with gr.Tab("Practice", id="practice", elem_id="tab-practice"):
-                practice = practice_tab(ctx, library_version, model_choice, judge_choice)
-            with gr.Tab("History & progress", id="history", elem_id="tab-history") as history:
-                _refresh, picker, resume, load_history, history_views = history_tab(ctx)
-            with gr.Tab("Persona studio", id="studio", elem_id="tab-studio") as studio:
-                studio_sources, studio_source = studio_tab(ctx, library_version, model_choice)
-            with gr.Tab("Reports", id="reports", elem_id="tab-reports") as reports:
-                _reports_refresh, list_reports, reports_picker = reports_tab()
-            with gr.Tab("Settings", id="settings", elem_id="tab-settings"):
-                settings_tab(ctx, model_choice, judge_choice)
-        history.select(load_history, None, history_views)
-        studio.select(studio_sources, None, studio_source)  # this user's personas: shared plus their own
-        reports.select(list_reports, None, reports_picker)
-        resume.click(practice.resume, [picker, model_choice, judge_choice, practice.exam_state],
-                     practice.outputs).then(lambda: gr.Tabs(selected="practice"), None, tabs)
+            parts = {spec.id: build_tab(spec, ctx, states) for spec in TABS}
+        # The one link between tabs: the history's Resume opens the session in Practice.
+        history, practice = parts["history"].shared, parts["practice"].shared
+        history["resume"].click(
+            practice["resume"], [history["picker"], states.model_choice, states.judge_choice, practice["exam_state"]],
+            practice["outputs"]).then(lambda: gr.Tabs(selected="practice"), None, tabs)
     demo.context = ctx  # for tests and the launcher
     demo.persona_model = ctx.persona_model
     return demo

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from simulator.data_files import read_toml_file
 from simulator.errors import ConfigError, DataFileError
+from simulator.settings import settings
 
 from .login_throttle import LoginThrottle, login_client
 
@@ -60,7 +61,7 @@ class UserRecord(BaseModel):
 
 def validate_user_name(name: str) -> str:
     """The name if it can be a login; otherwise a one-line `ConfigError` saying what is allowed."""
-    from evals.practice import default_learner
+    from rapport.service import default_learner
 
     if name.lower() in {"local", default_learner().lower()}:  # the CLI's learner: a login would see its sessions
         raise ConfigError(f"user name {name!r} is reserved for the learner without a login (RAPPORT_LEARNER); "
@@ -167,8 +168,8 @@ def _write_users(path: Path, users: dict[str, UserRecord]) -> None:
 
 
 def auth_file() -> Path | None:
-    value = os.environ.get("RAPPORT_AUTH")
-    return Path(value).expanduser() if value else None
+    value = settings().auth
+    return value.expanduser() if value else None
 
 
 def role_of(username: str | None) -> Role:

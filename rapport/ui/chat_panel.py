@@ -211,7 +211,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         if session is None:
             return (gr.skip(), *views_for(None, exam, status="Choose a persona first."))
         box = outbox(session)
-        problem = _cannot_send(session, text, box.replying)
+        problem = refusal(session, text, box.replying)
         if problem:
             return (gr.skip(), *views_for(session, exam, status=problem, history=live_history(session, box)))
         box.queued.append(text.strip())
@@ -317,12 +317,10 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
     return panel
 
 
-def _cannot_send(session: Session, text: str, replying: bool) -> str | None:
-    """Why a message cannot be taken now (it stays in the box), or None. While a reply streams it is queued."""
-    if not text.strip():
-        return "Type a message first."
-    if session.ended:
-        return "This conversation has ended: restart or choose another persona."
-    if session.awaiting_reply and not replying:
-        return "Your last message has no reply yet: press Retry, or Undo to take it back."
-    return None
+def refusal(session: Session, text: str, replying: bool) -> str | None:
+    """Why the message cannot be taken now (it stays in the box), as a status line, or None.
+
+    The rule is the session's (`Session.why_cannot_send`, which `send` enforces); while a reply streams the message
+    is queued behind it. Escaped: an ended session's reason can name the persona, which is data."""
+    reason = session.why_cannot_send(text, queued=replying)
+    return None if reason is None else md_text(reason[:1].upper() + reason[1:]) + "."

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from evals.grading import Grader
-from evals.practice import Practice, default_learner
+from rapport.service import Practice, default_learner
 from simulator.config import ModelSpec
 from simulator.models import build_chat_model
 from simulator.paths import learner_personas_dir
@@ -111,9 +111,9 @@ class AppContext:
             return self._graders[key]
 
     async def finish(self, session: Session, request: gr.Request | None):
-        """Remember, grade and store an ended session; the scorecard HTML and the files to download."""
-        graded = getattr(session, "graded", None)
-        if graded is None:
-            graded = await self.practice.finish(session, self.grader_for(getattr(session, "judge_choice", None)))
-            session.graded = graded
-        return scorecard_html(session, graded), download_files(session, graded)
+        """Remember, grade and store an ended session (once); the scorecard HTML and the files to download."""
+        run = self.practice.run_of(session)
+        if run is None:
+            raise gr.Error("This conversation was not started for practice, so it is not graded.")
+        graded = run.graded or await self.practice.finish(run, self.grader_for(run.judge_choice))
+        return scorecard_html(session.record, graded), download_files(session.record, graded)

@@ -11,11 +11,11 @@ from evals.grading import Graded
 from evals.progress import criterion_series, history_from_store, suggest_next
 from evals.scorecard import Scorecard
 from simulator.errors import RapportError
-from simulator.models import ScriptedChatModel
 
 from .chat_view import md_text
 from .context import AppContext
 from .scorecard_view import scorecard_html
+from .tabs import TabParts
 
 COLUMNS = ["When", "Persona", "Level", "Turns", "Ended", "Overall"]
 
@@ -44,8 +44,9 @@ def stored_graded(cards: list[dict]) -> Graded | None:
     return Graded(main, offline)
 
 
-def history_tab(ctx: AppContext):
-    """Returns (refresh button, session picker, resume button) so the app can wire resuming into practice."""
+def history_tab(ctx: AppContext) -> TabParts:
+    """Lists this learner's sessions when selected; shares the session `picker` and the `resume` button so the app
+    can wire resuming into practice."""
     gr.Markdown("Your past sessions. Open one to see its scorecard again; an unfinished one can be resumed.")
     refresh = gr.Button("Refresh", elem_id="history-refresh", size="sm")
     suggestion = gr.Markdown(elem_id="history-suggestion")
@@ -70,15 +71,16 @@ def history_tab(ctx: AppContext):
         if not session_id:
             return "Choose a session first."
         learner = ctx.learner(request)  # the store answers only for this learner's own sessions
-        try:
-            session = ctx.practice.store.load(session_id, ScriptedChatModel(), learner_id=learner)
-            graded = stored_graded(ctx.practice.store.scorecards(session_id, learner_id=learner))
+        try:  # the stored record, shown as it is: no model is built to show it
+            record = ctx.practice.store.load_record(session_id, learner_id=learner)
         except RapportError as exc:
             return f"<p>{escape(str(exc))}</p>"
+        graded = stored_graded([card.data for card in record.scorecards])
         if graded is None:
             return "<p>This session has no scorecard yet (it is unfinished): resume it in Practice.</p>"
-        return scorecard_html(session, graded)
+        return scorecard_html(record, graded)
 
     refresh.click(load, None, [suggestion, table, progress, picker])
     open_button.click(open_session, picker, opened)
-    return refresh, picker, resume, load, [suggestion, table, progress, picker]
+    return TabParts(on_select=load, select_outputs=[suggestion, table, progress, picker],
+                    shared={"picker": picker, "resume": resume})

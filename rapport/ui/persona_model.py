@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 from simulator.config import ModelSpec
 from simulator.errors import RapportError
-from simulator.models import chat_model_for
+from simulator.models import chat_model_for, provider_for
 
 
 class PersonaModel:
@@ -23,15 +20,6 @@ class PersonaModel:
             self.error = str(exc)
 
     def warm_up(self) -> None:
-        """Load the embedded model in the background so the first reply does not wait for it."""
-        if self.spec is None or self.spec.provider != "embedded":
-            return
-        from simulator.models.embedded import load_llama
-
-        def load() -> None:
-            try:
-                load_llama(Path(self.model.model_path))
-            except RapportError:
-                pass  # the same error is shown when the learner sends a message
-
-        threading.Thread(target=load, daemon=True).start()
+        """Start loading the model (the embedded one loads in the background) so the first reply does not wait."""
+        if self.spec is not None and self.model is not None:
+            provider_for(self.spec).warm_up(self.model)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import gradio as gr
 
 from simulator.errors import RapportError
@@ -15,22 +12,15 @@ from .cards import brief_markdown, domain_label, persona_card_html
 from .chat_panel import chat_panel, views_for
 from .chat_view import md_code, md_text
 from .context import AppContext
+from .tabs import TabParts
 
 ALL_FIELDS = "all"
 
 
-@dataclass
-class PracticeTab:
-    """What other tabs need to hand a session to the practice tab (the history's Resume)."""
-
-    session_state: gr.State
-    exam_state: gr.State
-    outputs: list
-    resume: Callable
-
-
 def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.State,
-                 judge_choice: gr.State) -> PracticeTab:
+                 judge_choice: gr.State) -> TabParts:
+    """Shares what other tabs need to hand it a session (the history's Resume): `resume`, its `outputs`, and
+    `exam_state`."""
     session_state = gr.State(None)
     exam_state = gr.State(False)
     exam = gr.Checkbox(label="Exam mode: hide the rapport meter and the coach's hints", elem_id="exam-mode")
@@ -51,8 +41,8 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
 
     exam.change(lambda value: value, exam, exam_state)
 
-    def opened(session, level: str, exam_on: bool):
-        remembered = ctx.practice.remembered(session)
+    def opened(run, level: str, exam_on: bool):
+        session, remembered = run.session, run.remembered
         note = (f"\n\n*{md_text(session.persona.short_name)} remembers {remembered} thing(s) from your earlier sessions.*"
                 if remembered else "")
         return (session, gr.update(visible=False), gr.update(visible=True),
@@ -68,25 +58,24 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
             raise gr.Error(ctx.persona_model.error or "no persona model is configured")
         try:
             persona = ctx.library_for(request).get(persona_id)  # never another learner's own persona
-            session = ctx.practice.start(persona, model, learner=ctx.learner(request), difficulty=level,
-                                         model_spec=spec)
+            run = ctx.practice.start(persona, model, learner=ctx.learner(request), difficulty=level,
+                                     model_spec=spec, judge_choice=judge)
         except RapportError as exc:
             raise gr.Error(str(exc)) from None
-        session.judge_choice = judge
-        return opened(session, level, exam_on)
+        return opened(run, level, exam_on)
 
     def resume(session_id: str | None, choice, judge, exam_on: bool, request: gr.Request):
         if not session_id:
             raise gr.Error("Choose a session first.")
         try:
             spec, model = ctx.model_for(choice)
-            session = ctx.practice.resume(session_id, model, learner=ctx.learner(request), model_spec=spec)
+            run = ctx.practice.resume(session_id, model, learner=ctx.learner(request), model_spec=spec,
+                                      judge_choice=judge)
         except RapportError as exc:
             raise gr.Error(str(exc)) from None
-        if session.ended:
+        if run.session.ended:
             raise gr.Error("That session has ended; open it to see its scorecard.")
-        session.judge_choice = judge
-        return opened(session, session.difficulty.value, exam_on)
+        return opened(run, run.session.difficulty.value, exam_on)
 
     start_outputs = [session_state, picker, conversation, brief, *panel.views]
     # The same start, for programs (the gradio client, load tests): `/start` with a persona id and a difficulty.
@@ -126,7 +115,8 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
     back.click(lambda exam_on: (None, gr.update(visible=True), gr.update(visible=False),
                                 *views_for(None, exam_on, status="", scorecard="", downloads=[])),
                [exam_state], [session_state, picker, conversation, *panel.views])
-    return PracticeTab(session_state, exam_state, start_outputs, resume)
+    return TabParts(shared={"session_state": session_state, "exam_state": exam_state, "outputs": start_outputs,
+                            "resume": resume})
 
 
 def _starter(start, persona_id: str):

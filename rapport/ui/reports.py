@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 from html import escape
 from pathlib import Path
 
 import gradio as gr
 
+from simulator.settings import settings
+
 from .chat_view import md_code
+from .tabs import TabParts
 
 # The report is a file on disk, written from persona and model text: whatever is in it, the frame may load
 # nothing from anywhere (inline styles and data: images only).
@@ -19,7 +21,7 @@ _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
 
 def runs_dir() -> Path:
     """Where `rapport eval` writes runs by default (RAPPORT_RUNS_DIR, else ./runs)."""
-    return Path(os.environ.get("RAPPORT_RUNS_DIR") or "runs")
+    return settings().runs_dir
 
 
 def report_folders() -> list[Path]:
@@ -52,7 +54,8 @@ def _locked_down(page: str) -> str:
     return f"<head>{meta}</head>{page}"
 
 
-def reports_tab() -> tuple:
+def reports_tab() -> TabParts:
+    """The runs found on disk, listed again whenever the tab is selected."""
     gr.Markdown(f"Eval-suite runs found in {md_code(runs_dir())} (run `rapport eval SUITE --out runs/NAME`).")
     with gr.Row():
         picker = gr.Dropdown(label="Run", choices=[], elem_id="reports-picker", scale=4)
@@ -65,4 +68,4 @@ def reports_tab() -> tuple:
 
     refresh.click(listing, None, picker)
     picker.change(report_view, picker, view)
-    return refresh, listing, picker
+    return TabParts(on_select=listing, select_outputs=[picker])

@@ -10,7 +10,7 @@ from pathlib import Path
 from evals.charts import criterion_label, key_icon_svg, radar_chart, trajectory_chart
 from evals.grading import Graded
 from evals.scorecard import Scorecard
-from simulator.session import Session
+from simulator.record import SessionRecord
 from simulator.transcript import Speaker
 
 NAMES = {
@@ -39,7 +39,7 @@ def _criteria_html(card: Scorecard) -> str:
     return "".join(rows)
 
 
-def _transcript_html(session: Session) -> str:
+def _transcript_html(session: SessionRecord) -> str:
     trust = {p.turn: p for p in session.trajectory_points()[1:]}
     items = []
     for index, turn in enumerate(session.turns):
@@ -51,7 +51,7 @@ def _transcript_html(session: Session) -> str:
     return f'<ol class="sc-transcript">{"".join(items)}</ol>'
 
 
-def scorecard_html(session: Session, graded: Graded) -> str:
+def scorecard_html(session: SessionRecord, graded: Graded) -> str:
     """Everything the learner sees after ending a session, as one self-contained HTML block."""
     card, offline = graded.scorecard, graded.offline
     judged = card is not offline
@@ -59,7 +59,7 @@ def scorecard_html(session: Session, graded: Graded) -> str:
     radar = radar_chart(scores, labels=NAMES, compare={k: v.score for k, v in offline.criteria.items()} if judged else None,
                         names=("Judge model", "Offline coder") if judged else ("Offline coder", ""))
     items = {i.id: i.content for i in session.persona.hidden_information}
-    earned = [items[i] for i in (session.dynamics.unlocked if session.dynamics else [])]
+    earned = [items[i] for i in session.unlocked]
     improvements = "".join(
         f'<li><a href="#{TURN_ID}{i.turn}">turn {i.turn}</a>: you said “{escape(i.original)}”'
         f'<br><b>Try:</b> “{escape(i.better)}”<br><i>{escape(i.why)}</i></li>' for i in card.improvements
@@ -88,7 +88,7 @@ def scorecard_html(session: Session, graded: Graded) -> str:
     return "".join(parts)
 
 
-def scorecard_markdown(session: Session, graded: Graded) -> str:
+def scorecard_markdown(session: SessionRecord, graded: Graded) -> str:
     """The transcript and scorecard as Markdown, for download."""
     card = graded.scorecard
     lines = [f"# {session.persona.name} — {session.difficulty.value}", "",
@@ -106,7 +106,7 @@ def scorecard_markdown(session: Session, graded: Graded) -> str:
     return "\n".join(lines) + "\n"
 
 
-def download_files(session: Session, graded: Graded) -> list[str]:
+def download_files(session: SessionRecord, graded: Graded) -> list[str]:
     """Transcript and scorecard as JSON and Markdown files the browser can download."""
     folder = Path(tempfile.mkdtemp(prefix="rapport-session-"))
     stem = f"{session.persona.id}-{session.started_at:%Y%m%d-%H%M}"

@@ -22,6 +22,7 @@ from simulator.models import build_chat_model, describe_model_error
 
 from .chat_view import md_text
 from .context import OFFLINE_JUDGE, AppContext
+from .tabs import TabParts
 
 DEFAULT = "default"  # the role's default model (None in the browser's state)
 OWN = "own"  # the user's own endpoint, from the fields below the lists
@@ -125,7 +126,7 @@ def use_choices(persona: str | None, judge: str | None, url: str = "", model: st
     return persona_choice, judge_choice, f"Your next sessions use {escape(said)}."
 
 
-def settings_tab(ctx: AppContext, model_choice: gr.State, judge_choice: gr.State) -> None:
+def settings_tab(ctx: AppContext, model_choice: gr.State, judge_choice: gr.State) -> TabParts:
     judge_default, judge_error = default_judge()
     try:
         own_allowed = user_endpoints_allowed()
@@ -175,3 +176,4 @@ def settings_tab(ctx: AppContext, model_choice: gr.State, judge_choice: gr.State
     persona_test.click(check_persona, [persona_pick, *own_fields], persona_result)
     judge_test.click(check_judge, [judge_pick, *own_fields], judge_result)
     apply.click(use_choices, [persona_pick, judge_pick, *own_fields], [model_choice, judge_choice, applied])
+    return TabParts()

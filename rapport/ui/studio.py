@@ -23,6 +23,7 @@ from .cards import persona_card_html
 from .chat_panel import chat_panel, views_for
 from .chat_view import md_code, md_text
 from .context import AppContext, LibraryHolder
+from .tabs import TabParts
 
 EDITOR_LABEL = "editor"
 # The editor checks on every keystroke, for every user at once: the largest bundled persona is 10 KB, and a
@@ -87,8 +88,8 @@ def save_studio_persona(holder: LibraryHolder, text: str, *, force: bool, login:
     return path, f"Saved `{escape(str(path))}`. It is now in the practice gallery."
 
 
-def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.State):
-    """Build the studio; returns (handler, outputs) that refresh its persona list for the user who opens it."""
+def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.State) -> TabParts:
+    """Build the studio; when selected, its persona list is refreshed for the user who opens it."""
     holder = ctx.holder
     session_state = gr.State(None)
     exam_state = gr.State(False)
@@ -183,5 +184,5 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
                   concurrency_limit=2)  # keystroke checks never take more than one core from the other users
     try_it.click(start_trial, [editor, level, model_choice], [session_state, *panel.views])
     save.click(save_text, [editor, overwrite, library_version], [saved, library_version, source])
-    return source_choices, source
+    return TabParts(on_select=source_choices, select_outputs=[source])  # this user's personas: shared plus own
 

@@ -1,4 +1,5 @@
-"""One seam for every chat model: langchain-core chat models built from a `ModelSpec` per role."""
+"""One seam for every chat model: langchain-core chat models built from a `ModelSpec` per role by its
+registered provider (`registry.py` says how to add one)."""
 
 from __future__ import annotations
 
@@ -7,44 +8,17 @@ from langchain_core.language_models import BaseChatModel
 from ..config import ModelSpec, Role, UserEndpoint, resolve_model_spec, user_endpoints_allowed
 from ..errors import ConfigError, ModelError
 from .fake import ScriptedChatModel
+from .registry import ChatProvider, provider_for, register, supports_structured_output
 
 
 def build_chat_model(spec: ModelSpec, role: Role | str = Role.PERSONA) -> BaseChatModel:
-    """The chat model `spec` describes. Heavy providers are imported only when chosen."""
+    """The chat model `spec` describes, built by its registered provider (which imports heavy libraries itself)."""
     role = Role(role).value
     if spec.user_supplied:
         # Only ever an http(s) endpoint with the user's own key, and only while the operator allows it.
-        if not isinstance(spec, UserEndpoint) or spec.provider != "openai" or not user_endpoints_allowed():
+        if not isinstance(spec, UserEndpoint) or not user_endpoints_allowed():
             raise ConfigError("this server only uses the endpoints its operator configured")
-    if spec.provider == "fake":
-        # `fake:replies.json` replays a JSON list of replies, round and round, at once; plain `fake` echoes,
-        # with a small delay per word that makes streaming visible in the UI.
-        replies = _scripted_replies(spec.model) if spec.model else []
-        return ScriptedChatModel(replies=replies, cycle=True, delay=0.02 if not replies else 0.0)
-    if spec.provider == "embedded":
-        from .embedded import EmbeddedChatModel, default_gguf_path
-
-        path = spec.model or str(default_gguf_path())
-        kwargs = {"temperature": spec.temperature} if spec.temperature is not None else {}
-        return EmbeddedChatModel(model_path=path, **kwargs)
-    if spec.provider == "openai":
-        from .openai_compat import build_openai_chat_model
-
-        return build_openai_chat_model(spec, role)
-    raise ConfigError(f"unknown provider {spec.provider!r}")  # pragma: no cover - ModelSpec restricts it
-
-
-def _scripted_replies(path: str) -> list[str]:
-    import json
-    from pathlib import Path
-
-    try:
-        replies = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"fake model replies file {path}: {exc}") from None
-    if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
-        raise ConfigError(f"fake model replies file {path}: expected a JSON list of strings")
-    return replies
+    return provider_for(spec).build(spec, role)
 
 
 def chat_model_for(role: Role | str, override: ModelSpec | str | None = None) -> tuple[ModelSpec, BaseChatModel]:
@@ -65,18 +39,16 @@ def describe_model_error(exc: BaseException, spec: ModelSpec | None, role: Role 
     if isinstance(exc, ModelError):
         return exc
     role = Role(role).value
-    if spec is not None and spec.provider == "openai":
-        from .openai_compat import describe_openai_error
-
-        described = describe_openai_error(exc, spec, role)
-        if described is not None:
-            return described
+    described = provider_for(spec).describe_error(exc, spec, role) if spec is not None else None
+    if described is not None:
+        return described
     name = spec.label if spec else "model"
     detail = " ".join(str(exc).split())[:160] or type(exc).__name__
     return ModelError(f"the {role} model ({name}) failed: {detail}")
 
 
 __all__ = [
+    "ChatProvider",
     "ModelSpec",
     "Role",
     "ScriptedChatModel",
@@ -85,4 +57,7 @@ __all__ = [
     "chat_model_for",
     "describe_model_error",
     "prompt_style",
+    "provider_for",
+    "register",
+    "supports_structured_output",
 ]

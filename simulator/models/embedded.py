@@ -19,8 +19,10 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from ..errors import ConfigError, ModelError
+from ..errors import ConfigError, ModelError, RapportError
 from ..paths import model_cache_dir
+from ..settings import settings
+from .registry import ChatProvider, register
 
 _LOADED: dict[str, Any] = {}
 _LOAD_LOCK = threading.Lock()
@@ -81,7 +83,7 @@ def load_llama(path: Path, n_ctx: int = 4096) -> Any:
             if not _LOADED:
                 _silence_llama_cpp_logs()
                 atexit.register(_close_all)
-            threads = int(os.environ.get("RAPPORT_LLAMA_THREADS", "0")) or max(1, (os.cpu_count() or 2))
+            threads = settings().llama_threads or max(1, (os.cpu_count() or 2))
             try:
                 _LOADED[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
             except (ValueError, RuntimeError) as exc:
@@ -176,3 +178,34 @@ class EmbeddedChatModel(BaseChatModel):
             if run_manager:
                 run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk
+
+
+class EmbeddedProvider(ChatProvider):
+    """A GGUF file run in-process by llama.cpp; without a path, the bundled Gemma 3 270M."""
+
+    name = "embedded"
+    usage = "embedded[:PATH.gguf]"
+
+    def build(self, spec, role: str) -> BaseChatModel:
+        kwargs = {"temperature": spec.temperature} if spec.temperature is not None else {}
+        return EmbeddedChatModel(model_path=spec.model or str(default_gguf_path()), **kwargs)
+
+    def label(self, spec) -> str:
+        return f"embedded:{Path(spec.model).name}" if spec.model else "embedded:gemma-3-270m (default)"
+
+    def is_weak_default(self, spec) -> bool:
+        return not spec.model
+
+    def warm_up(self, model: BaseChatModel) -> None:
+        """Load the model file in the background so the first reply does not wait for it."""
+
+        def load() -> None:
+            try:
+                load_llama(Path(model.model_path))
+            except RapportError:
+                pass  # the same error is shown when the learner sends a message
+
+        threading.Thread(target=load, daemon=True).start()
+
+
+register(EmbeddedProvider())

@@ -14,6 +14,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from ..errors import ConfigError
+from .registry import ChatProvider, register
+
 Responder = Callable[[list[BaseMessage]], str]
 
 
@@ -134,3 +137,31 @@ class _Failing:
 def _pieces(text: str) -> Sequence[str]:
     """Split into word-sized chunks that concatenate back to `text` exactly."""
     return re.findall(r"\S+\s*|\s+", text) or [""]
+
+
+class FakeProvider(ChatProvider):
+    """`fake` echoes the learner, with a small delay per word that makes streaming visible in the UI;
+    `fake:replies.json` replays a JSON list of replies, round and round, at once."""
+
+    name = "fake"
+    usage = "fake"
+
+    def build(self, spec, role: str) -> BaseChatModel:
+        replies = _scripted_replies(spec.model) if spec.model else []
+        return ScriptedChatModel(replies=replies, cycle=True, delay=0.02 if not replies else 0.0)
+
+
+def _scripted_replies(path: str) -> list[str]:
+    import json
+    from pathlib import Path
+
+    try:
+        replies = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"fake model replies file {path}: {exc}") from None
+    if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
+        raise ConfigError(f"fake model replies file {path}: expected a JSON list of strings")
+    return replies
+
+
+register(FakeProvider())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
 from ..config import DEFAULT_OPENAI_MODEL, ModelSpec
 from ..errors import ConfigError, ModelError
+from ..settings import settings
+from .registry import ChatProvider, register
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
@@ -27,7 +28,7 @@ def api_key_for(spec: ModelSpec, role: str) -> str:
     if spec.user_supplied:
         key = spec.api_key.get_secret_value() if getattr(spec, "api_key", None) else ""
         return key or NO_KEY
-    key = os.environ.get(spec.api_key_env)
+    key = settings().secret(spec.api_key_env)
     if key:
         return key
     if is_local(spec.base_url):
@@ -43,7 +44,7 @@ def endpoint_url(spec: ModelSpec) -> str | None:
     """Where requests for `spec` go; OPENAI_BASE_URL is the operator's default and never applies to a user's spec."""
     if spec.user_supplied:
         return spec.base_url
-    return spec.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    return spec.base_url or settings().openai_base_url
 
 
 def build_openai_chat_model(spec: ModelSpec, role: str) -> BaseChatModel:
@@ -85,6 +86,26 @@ def describe_openai_error(exc: BaseException, spec: ModelSpec, role: str) -> Mod
     if isinstance(exc, openai.APIError):
         return ModelError(f"the {role} model at {where} failed: {_short(str(exc))}")
     return None
+
+
+class OpenAIProvider(ChatProvider):
+    """Chat completions on any OpenAI-compatible server; the key comes from the spec's `api_key_env`."""
+
+    name = "openai"
+    usage = "openai[:MODEL][@URL]"
+    structured_output = True
+
+    def build(self, spec: ModelSpec, role: str) -> BaseChatModel:
+        return build_openai_chat_model(spec, role)
+
+    def describe_error(self, exc: BaseException, spec: ModelSpec, role: str) -> ModelError | None:
+        return describe_openai_error(exc, spec, role)
+
+    def pool_key(self, spec: ModelSpec, shard: int) -> int:
+        return shard  # httpcore checks every pooled connection on each request: several small pools are faster
+
+
+register(OpenAIProvider())
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 
 from ..errors import ConfigError
 from ..paths import rapport_home
+from ..settings import settings
 
 try:
     import fcntl
@@ -24,7 +24,7 @@ _lock = threading.Lock()
 
 def database_url() -> str:
     """RAPPORT_DATABASE_URL, else `sqlite:///<RAPPORT_HOME>/rapport.db`."""
-    url = os.environ.get("RAPPORT_DATABASE_URL")
+    url = settings().database_url
     if url:
         return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
     home = rapport_home()

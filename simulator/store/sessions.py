@@ -18,7 +18,9 @@ from ..appraisal import TurnAppraisal
 from ..config import ModelSpec
 from ..errors import RapportError
 from ..persona.spec import PersonaSpec
-from ..session import EndReason, Ending, Session
+from ..record import EndReason, Ending, SavedScorecard, SessionRecord
+from ..session import Session
+from ..signals import TurnReader
 from ..transcript import Speaker, Turn
 from .database import engine_for
 from .exports import SessionExport
@@ -72,17 +74,18 @@ class SessionStore:
     def record(self, session: Session, learner_id: str) -> SessionRecorder:
         """Start storing `session` for `learner_id`: its row and every turn so far now, every later change as it happens."""
         check_learner_id(learner_id)
+        record = session.record
         with self.engine.begin() as db:
-            owner = db.execute(sa.select(sessions.c.learner_id).where(sessions.c.id == session.id)).scalar()
+            owner = db.execute(sa.select(sessions.c.learner_id).where(sessions.c.id == record.id)).scalar()
             if owner is None:
                 db.execute(sessions.insert().values(
-                    id=session.id, learner_id=learner_id, persona_id=session.persona.id,
-                    persona=session.persona.model_dump(mode="json"), difficulty=session.difficulty.value,
-                    model=session.model_spec.label if session.model_spec else "", max_turns=session.max_turns,
-                    started_at=session.started_at, updated_at=_now(),
+                    id=record.id, learner_id=learner_id, persona_id=record.persona.id,
+                    persona=record.persona.model_dump(mode="json"), difficulty=record.difficulty.value,
+                    model=record.model, max_turns=record.max_turns, started_at=record.started_at, updated_at=_now(),
                 ))
             elif owner != learner_id:
-                raise SessionNotFoundError(f"no stored session '{session.id}' for learner '{learner_id}'")
+                raise SessionNotFoundError(f"no stored session '{record.id}' for learner '{learner_id}'")
+        record.learner_id = learner_id
         recorder = SessionRecorder(self, learner_id)
         session.listeners.append(recorder)
         for index in range(len(session.turns)):
@@ -181,45 +184,50 @@ class SessionStore:
             raise SessionNotFoundError(f"stored session {row['id']} is damaged beyond listing")
         return summary
 
-    def load(self, session_id: str, model: BaseChatModel, model_spec: ModelSpec | None = None, *,
-             learner_id: str) -> Session:
-        """Rebuild this learner's stored session to continue it: every turn, the rapport state and the trajectory."""
+    def _read(self, db, session_id: str, learner_id: str) -> tuple:
+        """This learner's session row with its turns, appraisals and scorecards, oldest first (every query scoped)."""
+        row = self._row(db, session_id, learner_id)
+        mine = _owned(row["id"], learner_id)
+        turn_rows = db.execute(sa.select(turns).where(turns.c.session_id.in_(mine)).order_by(turns.c.idx)).mappings().all()
+        trajectory = db.execute(sa.select(appraisals.c.data).where(appraisals.c.session_id.in_(mine))
+                                .order_by(appraisals.c.turn_idx)).scalars().all()
+        cards = db.execute(sa.select(scorecards.c.source, scorecards.c.data, scorecards.c.created_at)
+                           .where(scorecards.c.session_id.in_(mine)).order_by(scorecards.c.id)).mappings().all()
+        return row, turn_rows, trajectory, cards
+
+    def load_record(self, session_id: str, *, learner_id: str) -> SessionRecord:
+        """This learner's stored session as it stands, to show it: no model is involved."""
         with self.engine.connect() as db:
-            row = self._row(db, session_id, learner_id)
-            mine = _owned(row["id"], learner_id)
-            turn_rows = db.execute(sa.select(turns).where(turns.c.session_id.in_(mine)).order_by(turns.c.idx)).mappings().all()
-            appraisal_rows = db.execute(sa.select(appraisals.c.data).where(appraisals.c.session_id.in_(mine))
-                                        .order_by(appraisals.c.turn_idx)).scalars().all()
+            row, turn_rows, trajectory, cards = self._read(db, session_id, learner_id)
         try:
-            persona = PersonaSpec.model_validate(row["persona"])
-            trajectory = [TurnAppraisal.model_validate(a) for a in appraisal_rows]
-        except ValidationError as exc:
+            return SessionRecord(
+                id=row["id"], persona=PersonaSpec.model_validate(row["persona"]), difficulty=row["difficulty"],
+                max_turns=row["max_turns"], model=row["model"] or "", learner_id=row["learner_id"],
+                started_at=_aware(row["started_at"]), updated_at=_aware(row["updated_at"]),
+                turns=[_turn(t) for t in turn_rows],
+                trajectory=[TurnAppraisal.model_validate(a) for a in trajectory],
+                ending=Ending(reason=EndReason(row["end_reason"]), detail=row["end_detail"] or "")
+                if row["end_reason"] else None,
+                scorecards=[SavedScorecard(source=c["source"], data=c["data"], created_at=_aware(c["created_at"]))
+                            for c in cards],
+            )
+        except (ValidationError, ValueError) as exc:
             raise _damaged(row["id"], exc) from None
-        session = Session(persona, model, difficulty=row["difficulty"], max_turns=row["max_turns"],
-                          model_spec=model_spec, session_id=row["id"])
-        session.started_at = _aware(row["started_at"])
-        session.turns = [Turn(speaker=Speaker(t["speaker"]), text=t["text"], at=_aware(t["at"])) for t in turn_rows]
-        if session.dynamics is not None:
-            session.dynamics.trajectory = trajectory
-        if row["end_reason"]:
-            session.ending = Ending(reason=EndReason(row["end_reason"]), detail=row["end_detail"] or "")
-        return session
+
+    def load(self, session_id: str, model: BaseChatModel, model_spec: ModelSpec | None = None, *,
+             learner_id: str, reader: TurnReader | None = None) -> Session:
+        """This learner's stored session, live again to continue it: every turn, the rapport state and the trajectory."""
+        return Session.from_record(self.load_record(session_id, learner_id=learner_id), model, model_spec=model_spec,
+                                   reader=reader)
 
     def export(self, session_id: str, *, learner_id: str) -> SessionExport:
         with self.engine.connect() as db:
-            row = self._row(db, session_id, learner_id)
-            mine = _owned(row["id"], learner_id)
-            turn_rows = db.execute(sa.select(turns).where(turns.c.session_id.in_(mine)).order_by(turns.c.idx)).mappings().all()
-            trajectory = db.execute(sa.select(appraisals.c.data).where(appraisals.c.session_id.in_(mine))
-                                    .order_by(appraisals.c.turn_idx)).scalars().all()
-            cards = db.execute(sa.select(scorecards.c.source, scorecards.c.data, scorecards.c.created_at)
-                               .where(scorecards.c.session_id.in_(mine)).order_by(scorecards.c.id)).mappings().all()
-            remembered = db.execute(sa.select(memories).where(memories.c.session_id.in_(mine),
+            row, turn_rows, trajectory, cards = self._read(db, session_id, learner_id)
+            remembered = db.execute(sa.select(memories).where(memories.c.session_id.in_(_owned(row["id"], learner_id)),
                                                               memories.c.learner_id == learner_id)).mappings().all()
         try:
             return SessionExport(
-                persona=row["persona_id"],
-                turns=[Turn(speaker=Speaker(t["speaker"]), text=t["text"], at=_aware(t["at"])) for t in turn_rows],
+                persona=row["persona_id"], turns=[_turn(t) for t in turn_rows],
                 session={k: v for k, v in row.items() if k != "persona"}, persona_spec=row["persona"],
                 trajectory=list(trajectory), scorecards=[dict(c) for c in cards], memories=[dict(m) for m in remembered],
             )
@@ -296,10 +304,17 @@ def _summary(row, overall: Any) -> SessionSummary | None:
         return None
 
 
-def _damaged(session_id: str, exc: ValidationError) -> RapportError:
-    error = exc.errors(include_url=False)[0]
-    where = ".".join(map(str, error["loc"])) or "<root>"
-    return RapportError(f"stored session {session_id} is damaged ({where}: {error['msg']}); delete it or import it again")
+def _damaged(session_id: str, exc: ValidationError | ValueError) -> RapportError:
+    if isinstance(exc, ValidationError):
+        error = exc.errors(include_url=False)[0]
+        what = f"{'.'.join(map(str, error['loc'])) or '<root>'}: {error['msg']}"
+    else:  # e.g. an end reason no version of Rapport wrote
+        what = str(exc)
+    return RapportError(f"stored session {session_id} is damaged ({what}); delete it or import it again")
+
+
+def _turn(row) -> Turn:
+    return Turn(speaker=Speaker(row["speaker"]), text=row["text"], at=_aware(row["at"]))
 
 
 def _aware(value: datetime | None) -> datetime | None:

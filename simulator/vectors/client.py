@@ -7,7 +7,6 @@ moved aside and recreated: Chroma holds indexes only, and every index can be reb
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
 import urllib.error
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import RapportError
 from ..paths import rapport_home
+from ..settings import quiet_library, settings
 
 PATH_ENV = "RAPPORT_CHROMA_PATH"
 HOST_ENV = "RAPPORT_CHROMA_HOST"
@@ -57,20 +57,19 @@ class ChromaTarget(BaseModel):
 
 def chroma_target() -> ChromaTarget:
     """The server named by RAPPORT_CHROMA_HOST/_PORT, else the directory RAPPORT_CHROMA_PATH (~/.rapport/chroma)."""
-    host = os.environ.get(HOST_ENV, "").strip()
-    if host:
-        raw_port = os.environ.get(PORT_ENV, "").strip() or str(DEFAULT_PORT)
+    current = settings()
+    if current.chroma_host:
+        raw_port = current.chroma_port or str(DEFAULT_PORT)
         if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
             raise VectorStoreError(f"{PORT_ENV}={raw_port!r} is not a port number (1-65535)")
-        return ChromaTarget(host=host, port=int(raw_port))
-    raw_path = os.environ.get(PATH_ENV, "").strip()
-    path = Path(raw_path).expanduser() if raw_path else rapport_home() / "chroma"
+        return ChromaTarget(host=current.chroma_host, port=int(raw_port))
+    path = current.chroma_path.expanduser() if current.chroma_path else rapport_home() / "chroma"
     return ChromaTarget(path=path.absolute())
 
 
 def import_chromadb() -> Any:
     """chromadb, imported with its anonymous telemetry switched off before any of its code runs."""
-    os.environ["ANONYMIZED_TELEMETRY"] = "False"
+    quiet_library("ANONYMIZED_TELEMETRY")
     import chromadb
 
     return chromadb

@@ -10,16 +10,16 @@ instead of mixing two vector spaces. chromadb is imported only inside `embedding
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from ..errors import ConfigError, ModelError
+from ..settings import settings
+from ..models.registry import EmbeddingProvider, embedding_provider, embedding_providers, register
 
 EMBEDDINGS_ENV = "RAPPORT_EMBEDDINGS"
 API_KEY_ENV_ENV = "RAPPORT_EMBEDDINGS_API_KEY_ENV"
@@ -34,10 +34,17 @@ class EmbeddingSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    provider: Literal["minilm", "openai"]
+    provider: str
     model: str
     base_url: str | None = None
     api_key_env: str = DEFAULT_API_KEY_ENV
+
+    @field_validator("provider")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if embedding_provider(value) is None:
+            raise ValueError(f"unknown embedding provider {value[:40]!r}; use {_usage()}")
+        return value
 
     @property
     def key(self) -> str:
@@ -50,24 +57,26 @@ def minilm_spec() -> EmbeddingSpec:
     """The offline embedder; its model file name is part of the key (RAPPORT_MINILM_ONNX swaps the graph)."""
     from ..embeddings import MODEL_PATH_ENV, QUANTIZED_NAME
 
-    override = os.environ.get(MODEL_PATH_ENV)
-    return EmbeddingSpec(provider="minilm", model=Path(override).name if override else QUANTIZED_NAME)
+    override = settings().minilm_onnx
+    return EmbeddingSpec(provider="minilm", model=override.name if override else QUANTIZED_NAME)
 
 
 def embedding_spec(value: str | None = None) -> EmbeddingSpec:
     """Parse `value` (default: $RAPPORT_EMBEDDINGS): '', 'minilm', 'openai:MODEL' or 'openai:MODEL@BASE_URL'."""
-    raw = (os.environ.get(EMBEDDINGS_ENV, "") if value is None else value).strip()
-    if raw in {"", "minilm", "local"}:
-        return minilm_spec()
-    provider, _, rest = raw.partition(":")
+    raw = ((settings().embeddings or "") if value is None else value).strip()
+    if raw in {"", "local"}:
+        raw = MinilmEmbeddings.name
+    name, _, rest = raw.partition(":")
     model, _, base_url = rest.partition("@")
-    if provider != "openai" or not model.strip():
-        raise ConfigError(
-            f"{EMBEDDINGS_ENV}={raw!r} is not understood; use 'minilm' (offline, the default), "
-            "'openai:text-embedding-3-small' or 'openai:MODEL@BASE_URL'"
-        )
-    key_env = os.environ.get(API_KEY_ENV_ENV, "").strip() or DEFAULT_API_KEY_ENV
-    return EmbeddingSpec(provider="openai", model=model.strip(), base_url=base_url.strip() or None, api_key_env=key_env)
+    provider = embedding_provider(name)
+    spec = provider.spec(model.strip(), base_url.strip() or None) if provider else None
+    if spec is None:
+        raise ConfigError(f"{EMBEDDINGS_ENV}={raw!r} is not understood; use {_usage()}")
+    return spec
+
+
+def _usage() -> str:
+    return ", ".join(p.usage for p in embedding_providers())
 
 
 def embed_minilm(texts: Sequence[str]) -> list[np.ndarray]:
@@ -86,7 +95,7 @@ class OpenAIEmbedder:
 
     def check_key(self) -> str:
         """The API key, or a ConfigError naming the variable to set."""
-        key = os.environ.get(self.api_key_env, "").strip()
+        key = (settings().secret(self.api_key_env) or "").strip()
         if not key:
             raise ConfigError(
                 f"{EMBEDDINGS_ENV} asks for OpenAI embeddings but {self.api_key_env} is not set; set it, point "
@@ -116,12 +125,38 @@ class OpenAIEmbedder:
 def embedding_function(spec: EmbeddingSpec | None = None) -> Any:
     """The Chroma embedding function for `spec` (default: from the environment); checks an OpenAI key up front."""
     spec = spec or embedding_spec()
-    minilm_class, openai_class = _chroma_classes()
-    if spec.provider == "minilm":
-        return minilm_class()
-    function = openai_class(model=spec.model, base_url=spec.base_url, api_key_env=spec.api_key_env)
-    function.embedder.check_key()
-    return function
+    return embedding_provider(spec.provider).function(spec)
+
+
+class MinilmEmbeddings(EmbeddingProvider):
+    """The offline all-MiniLM-L6-v2 embedder: nothing leaves the machine."""
+
+    name = "minilm"
+    usage = "'minilm' (offline, the default)"
+
+    def spec(self, model: str, base_url: str | None) -> EmbeddingSpec | None:
+        return minilm_spec() if not model and not base_url else None
+
+    def function(self, spec: EmbeddingSpec) -> Any:
+        return _chroma_classes()[0]()
+
+
+class OpenAIEmbeddings(EmbeddingProvider):
+    """An OpenAI-compatible /embeddings endpoint, with the key from $RAPPORT_EMBEDDINGS_API_KEY_ENV's variable."""
+
+    name = "openai"
+    usage = "'openai:text-embedding-3-small' or 'openai:MODEL@BASE_URL'"
+
+    def spec(self, model: str, base_url: str | None) -> EmbeddingSpec | None:
+        if not model:
+            return None
+        key_env = settings().embeddings_api_key_env or DEFAULT_API_KEY_ENV
+        return EmbeddingSpec(provider=self.name, model=model, base_url=base_url, api_key_env=key_env)
+
+    def function(self, spec: EmbeddingSpec) -> Any:
+        function = _chroma_classes()[1](model=spec.model, base_url=spec.base_url, api_key_env=spec.api_key_env)
+        function.embedder.check_key()
+        return function
 
 
 @cache
@@ -188,3 +223,7 @@ def _chroma_classes() -> tuple[type, type]:
             return "cosine"
 
     return MiniLMEmbeddingFunction, OpenAIEmbeddingFunction
+
+
+register(MinilmEmbeddings())
+register(OpenAIEmbeddings())

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 from ..persona.spec import KnowledgeEntry, PersonaSpec
+from .client import ChromaTarget, chroma_target
 from .collection import Document, VectorCollection
+from .embedding import EmbeddingSpec, embedding_spec
 
 COLLECTION = "rapport-knowledge"
 RELEVANT = 0.8  # a sensible `max_distance` for the MiniLM embedder, from the distances in `retrieve`'s docstring
@@ -78,3 +81,19 @@ class KnowledgeIndex:
             for h in hits
             if h.metadata.get("entry_id") in by_id and (max_distance is None or h.distance <= max_distance)
         ]
+
+
+_shared: tuple[tuple[EmbeddingSpec, ChromaTarget], KnowledgeIndex] | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_index() -> KnowledgeIndex:
+    """The process's index, so each persona is indexed once rather than checked against the store every reply.
+
+    It belongs to the configured embedding and store: when either changes (tests, a new RAPPORT_HOME), a new one."""
+    global _shared
+    key = (embedding_spec(), chroma_target())
+    with _shared_lock:
+        if _shared is None or _shared[0] != key:
+            _shared = (key, KnowledgeIndex(VectorCollection(COLLECTION, spec=key[0], target=key[1])))
+        return _shared[1]

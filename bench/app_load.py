@@ -1,4 +1,8 @@
-"""Many learners at once through the gradio client: each starts a session and talks; nothing may cross or get lost."""
+"""Many learners at once through the gradio client: each starts a session and talks; nothing may cross or get lost.
+
+The app is started as installed (`python -m rapport.cli ui`, the `rapport ui` entry point), never from a source
+checkout's `app.py`, so this harness works against a wheel too. Used by `bench/load.py` and the load tests.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
 PERSONAS = ("procurement-skeptic", "diabetes-newly-diagnosed", "disengaged-student", "grieving-friend")
 
 
@@ -84,15 +87,15 @@ def _free_port() -> int:
 
 
 def serve_app(home: Path) -> tuple[subprocess.Popen, str]:
-    """`python app.py` on a free port with a zero-latency fake persona model; waits until it answers."""
+    """`rapport ui` on a free port with a zero-latency fake persona model; waits until it answers."""
     replies = home / "replies.json"
     replies.write_text(json.dumps(["Fair enough. Tell me what you would do differently.",
                                    "Go on. *makes a note* What else?"]))
     port = _free_port()
-    env = {**os.environ, "RAPPORT_HOME": str(home), "RAPPORT_PERSONA_MODEL": f"fake:{replies}",
-           "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
-    process = subprocess.Popen([sys.executable, str(REPO / "app.py")], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    env = {**os.environ, "RAPPORT_HOME": str(home), "RAPPORT_PERSONA_MODEL": f"fake:{replies}"}
+    # `-m rapport.cli` runs the same `main` as the `rapport` console script, without relying on PATH.
+    command = [sys.executable, "-m", "rapport.cli", "ui", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
     while time.time() < deadline:

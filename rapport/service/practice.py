@@ -1,0 +1,108 @@
+"""A practice session from start to scorecard, as both shells run it: stored as it happens, remembered, graded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
+from langchain_core.language_models import BaseChatModel
+
+from evals.grading import Graded, Grader
+from simulator.config import ModelSpec
+from simulator.errors import RapportError
+from simulator.persona.spec import PersonaSpec
+from simulator.recollection import Recall, remember, stored_memories
+from simulator.record import new_session_id
+from simulator.session import Session
+from simulator.store import SessionStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PracticeRun:
+    """One learner's practice session as the app sees it: the live session and what the app decided about it."""
+
+    session: Session
+    learner: str
+    recall: Recall
+    judge_choice: ModelSpec | str | None = None  # the judge chosen in the app: a spec, "offline", or None (default)
+    graded: Graded | None = None  # set once the ended session is graded, so it is graded once
+
+    @property
+    def remembered(self) -> int:
+        """How many memories of earlier sessions the persona brings to this one."""
+        return len(self.recall.items)
+
+
+class Practice:
+    """Starts, resumes and finishes sessions for one learner, against one store and one grader."""
+
+    def __init__(self, store: SessionStore | None = None, grader: Grader | None = None):
+        self.store = store or SessionStore()
+        self._grader = grader
+        # The run of each live session, for shells that hold only the session (a gradio chat panel's state).
+        self._runs: WeakKeyDictionary[Session, PracticeRun] = WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    @property
+    def grader(self) -> Grader:
+        if self._grader is None:
+            self._grader = Grader()
+        return self._grader
+
+    def start(self, persona: PersonaSpec, model: BaseChatModel, *, learner: str, difficulty: str = "medium",
+              model_spec: ModelSpec | None = None, max_turns: int = 40,
+              judge_choice: ModelSpec | str | None = None) -> PracticeRun:
+        session_id = new_session_id()
+        recall = Recall(self.store, learner, persona.id, session_id)
+        session = Session(persona, model, difficulty=difficulty, model_spec=model_spec, max_turns=max_turns,
+                          session_id=session_id, memory=recall)
+        return self._attach(session, learner, recall, judge_choice)
+
+    def resume(self, session_id: str, model: BaseChatModel, *, learner: str, model_spec: ModelSpec | None = None,
+               judge_choice: ModelSpec | str | None = None) -> PracticeRun:
+        record = self.store.load_record(session_id, learner_id=learner)
+        recall = Recall(self.store, learner, record.persona.id, record.id)
+        session = Session.from_record(record, model, model_spec=model_spec, memory=recall)
+        return self._attach(session, learner, recall, judge_choice)
+
+    def _attach(self, session: Session, learner: str, recall: Recall,
+                judge_choice: ModelSpec | str | None) -> PracticeRun:
+        self.store.record(session, learner)
+        run = PracticeRun(session, learner, recall, judge_choice)
+        with self._lock:
+            self._runs[session] = run
+        return run
+
+    def run_of(self, session: Session) -> PracticeRun | None:
+        """The practice run a live session belongs to (None: a session this service did not start)."""
+        with self._lock:
+            return self._runs.get(session)
+
+    async def finish(self, run: PracticeRun, grader: Grader | None = None) -> Graded:
+        """Remember what matters, grade the session (offline, and the judge when configured), store the scores.
+
+        The store and the memory index are written off the event loop; the grader keeps its own CPU work off it."""
+        session, learner = run.session, run.learner
+        earlier = await asyncio.to_thread(self._remember, session, learner)
+        graded = await (grader or self.grader).grade(session.transcript(), session.persona,
+                                                     appraisals=session.trajectory, memories=earlier)
+        await asyncio.to_thread(self._save, session.id, graded, learner)
+        run.graded = graded
+        return graded
+
+    def _remember(self, session: Session, learner: str) -> list:
+        try:
+            remember(session, learner, self.store)
+        except RapportError as exc:
+            log.warning("memories not stored: %s", exc)
+        return stored_memories(self.store, learner, session.persona.id, before_session=session.id)
+
+    def _save(self, session_id: str, graded: Graded, learner: str) -> None:
+        self.store.save_scorecard(session_id, graded.scorecard.source, graded.scorecard.contract(), learner_id=learner)
+        if graded.offline is not graded.scorecard:
+            self.store.save_scorecard(session_id, "offline", graded.offline.contract(), learner_id=learner)
