@@ -22,6 +22,7 @@ from .prompts import PersonaContext
 SHINGLE = 8  # words in a row shared with the prompt's own wording: never chance, rarely a paraphrase
 RECITAL_WORDS = 24  # this much of the persona's description verbatim, making up most of the reply, is a recital
 RECITAL_SHARE = 0.6
+MAX_CACHED_PARAGRAPH = 2000  # characters: at most 8,192 paragraphs this long are kept (about 16 MB of text)
 MAX_WORD = 64  # characters held back between streamed pieces in case the next one continues the word
 
 _TOKEN = re.compile(r"#+|[^\W_]+(?:'[^\W_]+)*")
@@ -48,10 +49,18 @@ def _shingles(w: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
     return frozenset(w[i : i + SHINGLE] for i in range(len(w) - SHINGLE + 1))
 
 
+def _paragraph_once(text: str) -> tuple[tuple[str, ...], frozenset[tuple[str, ...]]]:
+    """Long paragraphs (a pasted essay) are not cached: the cache's size must not depend on what learners type."""
+    if len(text) > MAX_CACHED_PARAGRAPH:
+        w = tuple(words(text))
+        return w, _shingles(w)
+    return _paragraph(text)
+
+
 def text_shingles(text: str) -> frozenset[tuple[str, ...]] | set[tuple[str, ...]]:
     """Every run of SHINGLE words in `text`: paragraph by paragraph from the cache, plus the runs that span a break
     (no word crosses a blank line, so the words of the whole are the paragraphs' words in order)."""
-    parts = [_paragraph(part) for part in text.split("\n\n")]
+    parts = [_paragraph_once(part) for part in text.split("\n\n")]
     if len(parts) == 1:
         return parts[0][1]
     found = set().union(*(s for _, s in parts))

@@ -41,6 +41,7 @@ OTHER_TABLES = ("models", "endpoints", "ui")  # read by simulator/config.py
 # and what gradio reads itself.
 ENVIRONMENT_ONLY = frozenset({
     "config", "home", "openai_api_key", "openai_base_url", "gradio_server_name", "gradio_server_port",
+    "providers",  # names modules to import: a rapport.toml in the working directory must not run code
     *(f"{role}_{part}" for role in ("persona", "judge", "learner") for part in ("model", "base_url", "api_key_env")),
 })
 LISTS = {"personas": os.pathsep, "rubrics": os.pathsep, "providers": ","}  # separators in one variable

@@ -124,7 +124,7 @@ def test_the_app_keeps_its_state_in_a_practice_run_not_on_the_session(store, lib
     run = practice.start(library.get("procurement-skeptic"), ScriptedChatModel(respond=lambda m: "Go on."),
                          learner="ana", judge_choice=OFFLINE_JUDGE)
     session = run.session
-    assert practice.run_of(session) is run and run.learner == "ana"
+    assert practice.run_of(session).state is run.state and run.learner == "ana"
     with pytest.raises(AttributeError):
         session.judge_choice = OFFLINE_JUDGE  # slots: nothing can be patched onto the engine
     own = set(Session.__slots__)
@@ -189,3 +189,31 @@ def test_the_knowledge_index_is_made_once_per_configuration(tmp_path, monkeypatc
     assert shared_index() is first
     monkeypatch.setenv("RAPPORT_HOME", str(tmp_path / "elsewhere"))
     assert shared_index() is not first
+
+
+def test_ending_twice_grades_once_and_finished_sessions_are_not_kept(tmp_path, monkeypatch, library):
+    """Double-clicking End used to store two scorecards; the service's map used to keep every session alive."""
+    import asyncio
+    import gc
+
+    from rapport.service import Practice
+    from simulator.store import SessionStore
+
+    monkeypatch.setenv("RAPPORT_HOME", str(tmp_path))
+    store = SessionStore()
+    practice = Practice(store)
+    run = practice.start(library.get("procurement-skeptic"), ScriptedChatModel(respond=lambda m: "Go on."),
+                         learner="ana")
+    list(run.session.send_sync("What went wrong with Veritrack?"))
+    run.session.end()
+
+    async def end_twice():
+        return await asyncio.gather(practice.finish(run), practice.finish(run))
+
+    first, second = asyncio.run(end_twice())
+    assert first is second and len(store.scorecards(run.session.id, learner_id="ana")) == 1
+    assert practice.run_of(run.session).graded is first
+    for _ in range(3):
+        practice.start(library.get("procurement-skeptic"), ScriptedChatModel(), learner="ana")
+    gc.collect()
+    assert len(practice._runs) == 1  # only the run still held here

@@ -21,7 +21,7 @@ def chat(
     persona_id: str | None = typer.Argument(None, help="Persona id (see `rapport personas list`)."),
     difficulty: Difficulty = typer.Option(Difficulty.MEDIUM, help="easy, medium or hard."),
     model: str | None = typer.Option(None, help="Persona model, e.g. openai:gpt-4o-mini or embedded (default: configured)."),
-    max_turns: int = typer.Option(40, help="End after this many of your messages."),
+    max_turns: int = typer.Option(40, min=1, help="End after this many of your messages."),
     resume: str | None = typer.Option(None, "--resume", help="Continue a stored, unfinished session (see `rapport sessions list`)."),
     learner: str | None = typer.Option(None, "--learner", help="Your name, for history and memory (default: RAPPORT_LEARNER or 'local')."),
     save: bool = typer.Option(True, "--save/--no-save", help="Store the session as it happens (default) or not."),

@@ -23,19 +23,44 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class RunState:
+    """What the app decided about one live session. Kept apart from the session so that the service's map from
+    sessions to their state does not keep sessions alive (a value that refers to its weak key never goes)."""
+
+    learner: str
+    recall: Recall
+    judge_choice: ModelSpec | str | None = None  # the judge chosen in the app: a spec, "offline", or None (default)
+    graded: Graded | None = None  # set once the ended session is graded
+    grading: asyncio.Future | None = None  # the grading in progress: a second End waits for it, never grades again
+
+
+@dataclass
 class PracticeRun:
     """One learner's practice session as the app sees it: the live session and what the app decided about it."""
 
     session: Session
-    learner: str
-    recall: Recall
-    judge_choice: ModelSpec | str | None = None  # the judge chosen in the app: a spec, "offline", or None (default)
-    graded: Graded | None = None  # set once the ended session is graded, so it is graded once
+    state: RunState
+
+    @property
+    def learner(self) -> str:
+        return self.state.learner
+
+    @property
+    def recall(self) -> Recall:
+        return self.state.recall
+
+    @property
+    def judge_choice(self) -> ModelSpec | str | None:
+        return self.state.judge_choice
+
+    @property
+    def graded(self) -> Graded | None:
+        return self.state.graded
 
     @property
     def remembered(self) -> int:
         """How many memories of earlier sessions the persona brings to this one."""
-        return len(self.recall.items)
+        return len(self.state.recall.items)
 
 
 class Practice:
@@ -45,7 +70,7 @@ class Practice:
         self.store = store or SessionStore()
         self._grader = grader
         # The run of each live session, for shells that hold only the session (a gradio chat panel's state).
-        self._runs: WeakKeyDictionary[Session, PracticeRun] = WeakKeyDictionary()
+        self._runs: WeakKeyDictionary[Session, RunState] = WeakKeyDictionary()
         self._lock = threading.Lock()
 
     @property
@@ -73,26 +98,39 @@ class Practice:
     def _attach(self, session: Session, learner: str, recall: Recall,
                 judge_choice: ModelSpec | str | None) -> PracticeRun:
         self.store.record(session, learner)
-        run = PracticeRun(session, learner, recall, judge_choice)
+        state = RunState(learner, recall, judge_choice)
         with self._lock:
-            self._runs[session] = run
-        return run
+            self._runs[session] = state
+        return PracticeRun(session, state)
 
     def run_of(self, session: Session) -> PracticeRun | None:
         """The practice run a live session belongs to (None: a session this service did not start)."""
         with self._lock:
-            return self._runs.get(session)
+            state = self._runs.get(session)
+        return PracticeRun(session, state) if state is not None else None
 
     async def finish(self, run: PracticeRun, grader: Grader | None = None) -> Graded:
         """Remember what matters, grade the session (offline, and the judge when configured), store the scores.
 
-        The store and the memory index are written off the event loop; the grader keeps its own CPU work off it."""
-        session, learner = run.session, run.learner
-        earlier = await asyncio.to_thread(self._remember, session, learner)
-        graded = await (grader or self.grader).grade(session.transcript(), session.persona,
-                                                     appraisals=session.trajectory, memories=earlier)
-        await asyncio.to_thread(self._save, session.id, graded, learner)
-        run.graded = graded
+        The store and the memory index are written off the event loop; the grader keeps its own CPU work off it.
+        Graded once: a second call while grading runs (End clicked twice) waits for the same result."""
+        state = run.state
+        if state.graded is not None:
+            return state.graded
+        if state.grading is None:
+            state.grading = asyncio.ensure_future(self._grade(run.session, state, grader))
+        return await asyncio.shield(state.grading)
+
+    async def _grade(self, session: Session, state: RunState, grader: Grader | None) -> Graded:
+        try:
+            earlier = await asyncio.to_thread(self._remember, session, state.learner)
+            graded = await (grader or self.grader).grade(session.transcript(), session.persona,
+                                                         appraisals=session.trajectory, memories=earlier)
+            await asyncio.to_thread(self._save, session.id, graded, state.learner)
+        except BaseException:
+            state.grading = None  # a failed grading may be tried again
+            raise
+        state.graded = graded
         return graded
 
     def _remember(self, session: Session, learner: str) -> list:

@@ -16,7 +16,7 @@ def build_chat_model(spec: ModelSpec, role: Role | str = Role.PERSONA) -> BaseCh
     role = Role(role).value
     if spec.user_supplied:
         # Only ever an http(s) endpoint with the user's own key, and only while the operator allows it.
-        if not isinstance(spec, UserEndpoint) or not user_endpoints_allowed():
+        if not isinstance(spec, UserEndpoint) or not user_endpoints_allowed():  # UserEndpoint: openai only
             raise ConfigError("this server only uses the endpoints its operator configured")
     return provider_for(spec).build(spec, role)
 

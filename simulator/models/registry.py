@@ -206,9 +206,9 @@ def _import(module: str, where: str) -> None:
     _importing.add(module)
     try:
         importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigError(f"{where}: cannot import provider module '{module[:80]}': {exc}; check the name and"
-                          " that its package is installed (or on PYTHONPATH)") from None
+    except Exception as exc:  # noqa: BLE001 - a plugin failing in any way is one line naming it, not a traceback
+        raise ConfigError(f"{where}: cannot import provider module '{module[:80]}': {type(exc).__name__}: {exc}; check"
+                          " the name and that its package is installed (or on PYTHONPATH)") from None
     finally:
         _importing.discard(module)
     _imported.add(module)

@@ -123,19 +123,14 @@ class SessionExport(BaseModel):
         check_storable(data)
         return data
 
-    @field_validator("session")
+    @field_validator("session", "persona_spec")
     @classmethod
-    def _same_persona(cls, session: StoredSession, info: ValidationInfo) -> StoredSession:
-        if "persona" in info.data and session.persona_id != info.data["persona"]:
-            raise ValueError(f"persona_id {session.persona_id!r} differs from persona {info.data['persona']!r}")
-        return session
-
-    @field_validator("persona_spec")
-    @classmethod
-    def _spec_is_the_persona(cls, spec: PersonaSpec, info: ValidationInfo) -> PersonaSpec:
-        if "persona" in info.data and spec.id != info.data["persona"]:
-            raise ValueError(f"id {spec.id!r} differs from persona {info.data['persona']!r}")
-        return spec
+    def _same_persona(cls, value: StoredSession | PersonaSpec, info: ValidationInfo) -> StoredSession | PersonaSpec:
+        """The session row and the persona snapshot must both be of the persona the file names."""
+        field, named = ("persona_id", value.persona_id) if isinstance(value, StoredSession) else ("id", value.id)
+        if "persona" in info.data and named != info.data["persona"]:
+            raise ValueError(f"{field} {named!r} differs from persona {info.data['persona']!r}")
+        return value
 
     @field_validator("trajectory")
     @classmethod
