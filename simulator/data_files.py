@@ -152,10 +152,9 @@ def load_yaml(text: str, source: str | Path, *, round_trip: bool = True, checked
         check_size(text, source, limit)
         check_yaml(text, source)
     if not round_trip:
-        try:
-            return YAML(typ="safe", pure=False).load(text)
-        except (YAMLError, ValueError, TypeError, OverflowError):
-            pass  # libyaml is stricter than YAML 1.2 (e.g. `[Why?]`); the pure loader below decides and explains
+        fast = fast_load(text)
+        if fast is not None:
+            return fast  # else libyaml refused it (stricter than YAML 1.2, e.g. `[Why?]`): the pure loader decides
     yaml = YAML(typ="rt") if round_trip else YAML(typ="safe", pure=True)
     yaml.allow_duplicate_keys = False
     try:
@@ -169,6 +168,18 @@ def load_yaml(text: str, source: str | Path, *, round_trip: bool = True, checked
         raise DataFileError.single(source, None, "<yaml>", _one_line(str(exc))) from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # bad timestamps, 5,000-digit ints, ...
         raise DataFileError.single(source, None, "<yaml>", f"a value cannot be read: {_one_line(str(exc))}") from None
+
+
+def fast_load(text: str) -> Any:
+    """Plain data via libyaml (about 20x faster than ruamel's own loaders), or None when libyaml refuses the text
+    or it is empty. Only for text `check_yaml` has already bounded."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="safe", pure=False).load(text)
+    except (YAMLError, ValueError, TypeError, OverflowError):
+        return None
 
 
 def read_yaml_file(path: Path, limit: int = MAX_DATA_FILE_BYTES, *, round_trip: bool = True) -> Any:

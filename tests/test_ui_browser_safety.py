@@ -211,6 +211,15 @@ def chat_rows(page) -> list[tuple[str, str]]:
     return [tuple(row) for row in rows]
 
 
+def start_and_send_first(page, url: str) -> None:
+    """Open the app, start with Kayla and send the first message (the reply then streams slowly)."""
+    page.goto(url)
+    page.click("#start-disengaged-student")
+    page.wait_for_selector("#message textarea")
+    page.fill("#message textarea", "First: how has this term been?")
+    page.keyboard.press("Enter")
+
+
 @pytest.fixture
 def slow_app(library, tmp_path):
     from rapport.ui import build_app
@@ -223,11 +232,7 @@ def slow_app(library, tmp_path):
 
 def test_messages_sent_or_typed_while_a_reply_streams_are_kept(slow_app):
     with browser_page() as page:
-        page.goto(slow_app)
-        page.click("#start-disengaged-student")
-        page.wait_for_selector("#message textarea")
-        page.fill("#message textarea", "First: how has this term been?")
-        page.keyboard.press("Enter")
+        start_and_send_first(page, slow_app)
         # The learner's message is in the chat, as the learner's, while the reply is still coming.
         page.wait_for_function("document.querySelector('#chat').innerText.includes('Reply 1 starts')")
         rows = chat_rows(page)
@@ -265,11 +270,7 @@ def test_a_queued_message_goes_back_to_the_box_when_the_reply_fails(library, tmp
     cut = RuntimeError("connection reset by the model server")
     model = ScriptedChatModel(respond=numbered_replies(), delay=0.1, fail_with=[cut, cut], fail_after=15)
     with served(build_app(library, persona_model(model))) as url, browser_page() as page:
-        page.goto(url)
-        page.click("#start-disengaged-student")
-        page.wait_for_selector("#message textarea")
-        page.fill("#message textarea", "First: how has this term been?")
-        page.keyboard.press("Enter")
+        start_and_send_first(page, url)
         page.wait_for_function("document.querySelector('#status').innerText.includes('replying')")
         page.fill("#message textarea", "Second, sent while the reply was failing")
         page.keyboard.press("Enter")
