@@ -32,18 +32,21 @@ def tokens(text: str) -> int:
     return max(1, round(len(text) / 4))
 
 
+_numbers = iter(range(1, 10**9))
+
+
 async def conversation(persona, timings: dict[int, list[float]], prompt_tokens: list[int] | None,
                        naive_tokens: list[int] | None) -> None:
-    """One 200-turn conversation on the async path the app and the suite runner use."""
+    """One 200-turn conversation on the async path the app and the suite runner use. Every text is distinct (numbered
+    across conversations), so the reader's memo of embedded texts saves only what it saves in real use."""
     from simulator.models import ScriptedChatModel
     from simulator.session import Session
 
-    counter = iter(range(10**6))
-    model = ScriptedChatModel(respond=lambda messages: f"{REPLIES[next(counter) % len(REPLIES)]} ({len(messages)})")
+    model = ScriptedChatModel(respond=lambda messages: f"{REPLIES[len(messages) % len(REPLIES)]} (#{next(_numbers)})")
     session = Session(persona, model, max_turns=TURNS + 1)
     for turn in range(1, TURNS + 1):
         started = time.perf_counter()
-        async for _ in session.send(LEARNER[turn % len(LEARNER)] + f" ({turn})"):
+        async for _ in session.send(f"{LEARNER[turn % len(LEARNER)]} (#{next(_numbers)})"):
             pass
         if turn in timings:
             timings[turn].append((time.perf_counter() - started) * 1000)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 JSON_PATH = DOCS / "benchmarks.json"
 MD_PATH = DOCS / "benchmarks.md"
+NOTES_PATH = Path(__file__).with_name("notes.md")  # hand-written: profiles and what changed, after the table
 
 
 def machine() -> str:
@@ -82,4 +83,6 @@ def render(results: list[Result]) -> str:
         anchor = "; ".join(filter(None, [r.anchor, f"goal: {r.goal}" if r.goal else ""]))
         met = "" if r.met is None else ("✓" if r.met else "✗")
         lines.append(f"| {r.what} | {r.figure} | {anchor} | {met} | {r.machine} | {r.measured_at[:10]} |")
+    if NOTES_PATH.exists():
+        lines += ["", NOTES_PATH.read_text().rstrip()]
     return "\n".join(lines) + "\n"

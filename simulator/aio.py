@@ -42,6 +42,7 @@ def iterate_sync(agen: AsyncIterator[T]) -> Iterator[T]:
 
 
 _cpu_pool = None
+CPU_WORKERS = 2  # two threads keep both cores busy without oversubscribing them (ONNX runs release the GIL)
 
 
 def run_cpu_bound(function: Callable[..., T], *args: Any) -> Awaitable[T]:
@@ -55,5 +56,5 @@ def run_cpu_bound(function: Callable[..., T], *args: Any) -> Awaitable[T]:
         if _cpu_pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _cpu_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rapport-cpu")
+            _cpu_pool = ThreadPoolExecutor(max_workers=CPU_WORKERS, thread_name_prefix="rapport-cpu")
     return asyncio.get_running_loop().run_in_executor(_cpu_pool, function, *args)

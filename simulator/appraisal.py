@@ -7,6 +7,9 @@ formula earns less each time, and a short-fused persona (low patience) takes off
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,6 +82,24 @@ class TurnAppraisal(BaseModel):
     @property
     def trust_change(self) -> float:
         return self.after.trust - self.before.trust
+
+    @cached_property
+    def shown(self) -> Shown:
+        """What this turn showed, as later turns count it (computed once, so a long session stays cheap)."""
+        return Shown(
+            behaviours=frozenset(s.behaviour for s in self.reading.signals),
+            formulas=Counter((s.behaviour, _formula(s.evidence)) for s in self.reading.signals),
+            triggers=Counter((h.side, h.index) for h in self.reading.triggers),
+            clear=frozenset(self.reading.clear_behaviours),
+        )
+
+
+@dataclass(frozen=True)
+class Shown:
+    behaviours: frozenset[Behaviour]
+    formulas: Counter  # (behaviour, normalised evidence) -> signals
+    triggers: Counter  # (side, index) -> hits
+    clear: frozenset[Behaviour]  # shown clearly enough to count towards disclosure
 
 
 def _words(text: str) -> set[str]:
@@ -170,19 +191,16 @@ def appraise(
         formula_text = formula_text or "their own words back, again"
     changes: list[Change] = []
     for signal in reading.signals:
-        prior = sum(1 for a in history if a.reading.has(signal.behaviour))
+        prior = sum(1 for a in history if signal.behaviour in a.shown.behaviours)
         # Only the learner's own words can repeat as a formula (not descriptions such as "12 words, in step").
         formula = _formula(signal.evidence) if signal.source != "conversation" else None
-        prior_formula = sum(
-            1 for a in history for s in a.reading.signals
-            if formula and s.behaviour is signal.behaviour and _formula(s.evidence) == formula
-        )
+        prior_formula = sum(a.shown.formulas[(signal.behaviour, formula)] for a in history) if formula else 0
         changes.append(_behaviour_change(
             signal.behaviour, signal.strength, signal.evidence, persona, preset, prior, prior_formula, scripted,
             fresh, formula_text,
         ))
     for hit in reading.triggers:
-        prior = sum(1 for a in history for h in a.reading.triggers if (h.side, h.index) == (hit.side, hit.index))
+        prior = sum(a.shown.triggers[(hit.side, hit.index)] for a in history)
         base = TRIGGER_BUILD if hit.side == "builds" else TRIGGER_BREAK
         factor = hit.weight * (REPEAT_DECAY**prior if hit.side == "builds" else (1.5 - preset.patience / 100))
         if hit.side == "builds" and scripted:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from .aio import run_cpu_bound
 from .appraisal import TurnAppraisal, appraise
 from .behaviours import Behaviour
 from .disclosure import Outcome, condition_holds, outcome_after_turn
 from .errors import RapportError
 from .persona.spec import Difficulty, HiddenItem, KnowledgeEntry, PersonaSpec
+from .read_queue import read_queue
 from .portrayal import MOOD_NOTES, choose_cue, mood_direction, reaction_notes, verbosity_for
 from .signals import Conversation, TurnReader, TurnReading
 from .state import RapportState
@@ -50,7 +50,7 @@ class RapportDynamics:
     @property
     def seen(self) -> set[Behaviour]:
         """Behaviours shown clearly enough to count towards disclosure (a stock or recited one does not)."""
-        return {b for a in self.trajectory for b in a.reading.clear_behaviours}
+        return set().union(*(a.shown.clear for a in self.trajectory))
 
     def disclosable(self) -> list[HiddenItem]:
         """The hidden items the persona model may be told about: only the earned ones."""
@@ -70,8 +70,17 @@ class RapportDynamics:
         if aread is not None:
             return self._appraise(await aread(turns[-1].text, self._conversation(turns)), turns)
         if self.reader.coder is not None:
-            return await run_cpu_bound(self.observe, turns)  # the session awaits it: no concurrent appraisal
+            # Read together with other sessions' turns on the CPU pool; the appraisal follows on the same worker
+            # (the session awaits it: no concurrent appraisal).
+            return await read_queue().read(self.reader, turns[-1].text, self._conversation(turns),
+                                           lambda reading: self._appraise(reading, turns))
         return self.observe(turns)
+
+    def prepare(self, reply: str) -> None:
+        """The persona just said `reply`: let the reader start on it as the next turn's context."""
+        prepare = getattr(self.reader, "prepare", None)
+        if prepare is not None:
+            prepare(reply)
 
     def _conversation(self, turns: list[Turn]) -> Conversation:
         *before, _ = turns

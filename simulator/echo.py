@@ -9,8 +9,11 @@ does not hide an echo; a word or a short phrase the persona shares with its prom
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections import deque
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from enum import Enum
 from functools import lru_cache
 
@@ -18,6 +21,7 @@ from langchain_core.messages import BaseMessage, SystemMessage
 
 from .persona.spec import PersonaSpec
 from .prompts import PersonaContext
+from .transcript import Turn
 
 SHINGLE = 8  # words in a row shared with the prompt's own wording: never chance, rarely a paraphrase
 RECITAL_WORDS = 24  # this much of the persona's description verbatim, making up most of the reply, is a recital
@@ -81,11 +85,13 @@ class PromptIndex:
     Everything else in the prompt is instruction wording, which no reply repeats for eight words in a row.
     """
 
-    def __init__(self, prompt: str, described: Iterable[str] = (), sayable: Iterable[str] = ()):
+    def __init__(self, prompt: str, described: Iterable[str] = (), sayable: Iterable[str] = (),
+                 said_before: AbstractSet[tuple[str, ...]] = frozenset()):
+        """`said_before`: the shingles of the conversation's turns (sayable too, kept apart: it is large and shared)."""
         said = set().union(*(text_shingles(t) for t in sayable))
-        about = set().union(*(text_shingles(t) for t in described)) - said
+        about = {x for x in set().union(*(text_shingles(t) for t in described)) if x not in said and x not in said_before}
         everything = text_shingles(prompt)
-        self.instructions = everything - about - said
+        self.instructions = {x for x in everything if x not in about and x not in said and x not in said_before}
         self.description = everything & about
         self.headings = {tuple(w) for h in _HEADING.findall(prompt) if (w := words(h))}
         self.heading_lengths = sorted({len(h) for h in self.headings})
@@ -102,9 +108,43 @@ def prompt_index(messages: list[BaseMessage], persona: PersonaSpec, context: Per
     ]
     sayable = [
         *p.personality.speech_examples, *(k.content for k in context.knowledge), *context.memories,
-        *(item.content for item in context.disclosable), *(t.text for t in context.turns),
+        *(item.content for item in context.disclosable),
     ]
-    return PromptIndex(prompt, described, sayable)
+    return PromptIndex(prompt, described, sayable, said_before=turn_shingles(context.turns))
+
+
+MAX_GROWN = 50_000  # shingles kept per conversation (a few MB); a longer one is re-united each reply instead
+_grown: dict[int, tuple[list[weakref.ref[Turn]], set[tuple[str, ...]]]] = {}
+_grown_lock = threading.Lock()
+
+
+def turn_shingles(turns: list[Turn]) -> AbstractSet[tuple[str, ...]]:
+    """Every shingle of `turns`, grown from the last call for the same conversation: turns are only appended
+    between undos, so a reply adds two turns' shingles instead of re-uniting the whole conversation's.
+
+    Kept only while the conversation lives (dropped when its first turn is freed) and only up to `MAX_GROWN`
+    shingles, so what learners type cannot make it grow without bound."""
+    if not turns:
+        return frozenset()
+    key = id(turns[0])
+    with _grown_lock:
+        seen, union = _grown.pop(key, ([], set()))
+    if len(seen) > len(turns) or not all(ref() is turn for ref, turn in zip(seen, turns)):
+        seen, union = [], set()
+    known = bool(seen)
+    for turn in turns[len(seen):]:
+        union |= text_shingles(turn.text)
+    if len(union) <= MAX_GROWN:
+        with _grown_lock:
+            _grown[key] = ([weakref.ref(t) for t in turns], union)
+        if not known:  # (a conversation re-united after an undo already has its finaliser; one more is harmless)
+            weakref.finalize(turns[0], _forget, key)
+    return union
+
+
+def _forget(key: int) -> None:
+    with _grown_lock:
+        _grown.pop(key, None)
 
 
 class EchoCheck:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9']+")
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -61,16 +62,28 @@ def _same_words(a: frozenset[str], b: frozenset[str]) -> bool:
     return bool(a) and bool(b) and len(a & b) / len(a | b) >= NEAR_COPY
 
 
+def _parse(turn: str) -> tuple[tuple[str, frozenset[str], str | None], ...]:
+    """(sentence, its words, its stem) for the first MAX_SENTENCES sentences of a turn."""
+    return tuple((s, _words(s), stem(s)) for s in sentences(turn)[:MAX_SENTENCES])
+
+
+_parse_cached = lru_cache(maxsize=4096)(_parse)  # each earlier turn is compared again on every later turn
+
+
+def _parsed(turn: str) -> tuple[tuple[str, frozenset[str], str | None], ...]:
+    # Long turns (a pasted essay) are not kept: the cache's size must not depend on what learners type.
+    return _parse_cached(turn) if len(turn) <= 2000 else _parse(turn)
+
+
 def sentence_repeats(text: str, earlier: Sequence[str]) -> list[tuple[str, int, int]]:
     """(sentence, earlier near-copies, earlier uses of its stem) for each sentence of `text`."""
-    before = [s for turn in earlier for s in sentences(turn)[:MAX_SENTENCES]][-10 * MAX_SENTENCES :]
-    before_words = [_words(s) for s in before]
-    before_stems = [stem(s) for s in before]
+    before = [row for turn in earlier for row in _parsed(turn)][-10 * MAX_SENTENCES :]
     out = []
-    for sentence in [s for s in sentences(text)[:MAX_SENTENCES] if _says_something(s)]:
-        words, opener = _words(sentence), stem(sentence)
-        copies = sum(_same_words(words, w) for w in before_words)
-        stems = sum(opener is not None and opener == s for s in before_stems)
+    for sentence, words, opener in _parsed(text):
+        if not _says_something(sentence):
+            continue
+        copies = sum(_same_words(words, w) for _, w, _ in before)
+        stems = sum(opener is not None and opener == s for _, _, s in before)
         out.append((sentence, copies, stems))
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
@@ -34,6 +35,7 @@ from .transcript import Speaker, Transcript, Turn
 __all__ = ["Delta", "EndReason", "Ending", "ReplyDone", "ReplyEvent", "Reset", "Session", "SessionListener",
            "SessionRecord"]
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_TURNS = 40
 STREAM_CUT_RETRIES = 1  # a stream that breaks after it started is retried once here; the openai client retries the rest
 
@@ -218,21 +220,36 @@ class Session:
 
     def restart(self) -> None:
         """Start the conversation over from the persona's opening line."""
+        for event in self._restart():
+            self._notify(*event)
+
+    async def arestart(self) -> None:
+        """`restart` from the event loop: the store's commits run off it (see `_commit`)."""
+        for event in self._restart():
+            await self._commit(*event)
+
+    def _restart(self) -> list[tuple]:
         opening = self.persona.opening_line.strip()
         had_turns = bool(self.turns)
         self.turns = [Turn(speaker=Speaker.PERSONA, text=opening)] if opening else []
         self.ending = None
         if self.dynamics is not None:
             self.dynamics.reset()
-        if had_turns:
-            self._notify("turns_removed", 0)
-            if self.turns:
-                self._notify("turn_added", 0)
+        if not had_turns:
+            return []
+        return [("turns_removed", 0)] + ([("turn_added", 0)] if self.turns else [])
 
     def end(self, reason: EndReason = EndReason.LEARNER_ENDED, detail: str = "") -> Ending:
         if self.ending is None:
             self.ending = Ending(reason=reason, detail=detail or _default_detail(reason, self))
             self._notify("ended")
+        return self.ending
+
+    async def aend(self, reason: EndReason = EndReason.LEARNER_ENDED, detail: str = "") -> Ending:
+        """`end` from the event loop: the store's commit runs off it."""
+        if self.ending is None:
+            self.ending = Ending(reason=reason, detail=detail or _default_detail(reason, self))
+            await self._commit("ended")
         return self.ending
 
     def _notify(self, event: str, *args) -> None:
@@ -247,9 +264,22 @@ class Session:
 
     def undo(self) -> bool:
         """Remove the last exchange (or a learner message still waiting for its reply); False if nothing to undo."""
+        events = self._undo()
+        for event in events or []:
+            self._notify(*event)
+        return events is not None
+
+    async def aundo(self) -> bool:
+        """`undo` from the event loop: the store's commit runs off it."""
+        events = self._undo()
+        for event in events or []:
+            await self._commit(*event)
+        return events is not None
+
+    def _undo(self) -> list[tuple] | None:
         floor = 1 if self.persona.opening_line.strip() else 0  # the opening line cannot be undone
         if len(self.turns) <= floor or (self.ending and self.ending.reason is EndReason.LEARNER_ENDED):
-            return False
+            return None
         if self.turns[-1].speaker is Speaker.PERSONA:
             self.turns.pop()
         if len(self.turns) > floor and self.turns[-1].speaker is Speaker.LEARNER:
@@ -257,8 +287,7 @@ class Session:
             if self.dynamics is not None:
                 self.dynamics.undo_last()
         self.ending = None
-        self._notify("turns_removed", len(self.turns))
-        return True
+        return [("turns_removed", len(self.turns))]
 
     def why_cannot_send(self, text: str, *, queued: bool = False) -> str | None:
         """Why `send(text)` would be refused now, or None: the one rule, shown by the UI and raised by `send`.
@@ -372,6 +401,11 @@ class Session:
         if ending is not None:
             self.ending = ending
             await self._commit("ended")
+        elif self.dynamics is not None:
+            try:  # the next learner turn is read against this reply: start on it now, while they read it
+                self.dynamics.prepare(text)
+            except Exception:  # noqa: BLE001 - only a head start; the turn's own read embeds it if this failed
+                log.warning("could not start reading the reply ahead", exc_info=True)
         yield ReplyDone(turn=turn, index=len(self.turns) - 1, ending=self.ending)
 
     def _speaker_labels(self) -> list[str]:

@@ -7,6 +7,7 @@ advice and uptake; phrase lists (simulator/data/cues.yaml) and the conversation 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -80,7 +81,7 @@ class TurnReading(BaseModel):
 class Coder(Protocol):
     """The learned behavioural coder's interface (see simulator.coder)."""
 
-    def code(self, context: str, response: str): ...
+    def code(self, context: str, response: str): ...  # a coder may also offer code_each(pairs) and prepare(text)
 
 
 @dataclass
@@ -117,12 +118,37 @@ class TurnReader:
     def __init__(self, coder: Coder | None | Literal["default"] = "default"):
         self.coder = default_coder() if coder == "default" else coder
 
+    @property
+    def batch_key(self) -> object:
+        """Readers with the same key can read their turns in one `read_many` call (see simulator.read_queue)."""
+        return (type(self), id(self.coder))
+
+    def read_many(self, items: Sequence[tuple[str, Conversation]]) -> list[TurnReading]:
+        """`read` for several turns (from concurrent sessions), each read exactly as alone: the coder embeds
+        their texts in one parallel call."""
+        if self.coder is None:
+            return [self._read(text, conversation, None) for text, conversation in items]
+        pairs = [(conversation.last_persona_turn, text) for text, conversation in items]
+        each = getattr(self.coder, "code_each", None)  # the learned coder: texts embedded together, codes exact
+        coded = each(pairs) if each is not None else [self.coder.code(*pair) for pair in pairs]
+        return [self._read(text, conversation, codes) for (text, conversation), codes in zip(items, coded)]
+
+    def prepare(self, reply: str) -> None:
+        """A persona reply was just produced: it is the next learner turn's context, so the coder can start
+        on it now (in the background) instead of on that turn's critical path."""
+        prepare = getattr(self.coder, "prepare", None)
+        if prepare is not None:
+            prepare(reply)
+
     def read(self, text: str, conversation: Conversation) -> TurnReading:
         """The behaviours and persona triggers in `text`, said in reply to `conversation.last_persona_turn`."""
+        codes = self.coder.code(conversation.last_persona_turn, text) if self.coder is not None else None
+        return self._read(text, conversation, codes)
+
+    def _read(self, text: str, conversation: Conversation, codes) -> TurnReading:
         signals: list[Signal] = []
         add = lambda b, s, e, src="phrase": signals.append(Signal(behaviour=b, strength=s, evidence=e, source=src))  # noqa: E731
         previous = conversation.last_persona_turn
-        codes = self.coder.code(previous, text) if self.coder is not None else None
         if codes is not None:
             _from_codes(codes, text, previous, add)
         else:

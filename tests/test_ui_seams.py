@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
+import threading
 
 import gradio as gr
 import pytest
@@ -126,3 +128,84 @@ def test_the_chat_panel_refuses_a_message_for_the_sessions_reason(library):
 
     fresh = Session(persona, ScriptedChatModel(replies=["Ok."]), dynamics=False)
     assert fresh.why_cannot_send("hello") is None and panel_status(fresh, "hello")[0]
+
+
+class _SlowStore:
+    """A session listener whose commits take a while, as a store on a slow disk does."""
+
+    def __init__(self, gate: threading.Event):
+        self.gate = gate
+        self.threads: list[str] = []
+
+    def _commit(self) -> None:
+        self.threads.append(threading.current_thread().name)
+        assert self.gate.wait(5), "the test never released the commit"
+
+    def turn_added(self, session, index):
+        self._commit()
+
+    def turns_removed(self, session, first_removed):
+        self._commit()
+
+    def ended(self, session):
+        self._commit()
+
+
+@pytest.mark.parametrize("button, waiting", [("undo", "Wait for the undo to finish first."),
+                                             ("restart", "Wait for the restart to finish first."),
+                                             ("end", "Wait until the session has ended.")])
+def test_undo_restart_and_end_commit_off_the_event_loop_and_refuse_messages_meanwhile(library, button, waiting):
+    """While the store commits an undo, restart or end, other learners' replies keep streaming (the loop is free),
+    and a message typed meanwhile is refused with the text left in the box, never queued and then dropped."""
+    from rapport.ui import build_app
+    from rapport.ui.chat_panel import outbox
+
+    demo = build_app(library, fake_persona_model())
+    handlers = {f.fn.__name__: f.fn for f in demo.fns.values()}
+    # The studio's "try it" chat: the same panel as practice, without grading at the end.
+    command = next(f.fn for f in demo.fns.values() if f.api_name == f"studio_{button}")
+    persona = library.get("procurement-skeptic")
+    session = Session(persona, ScriptedChatModel(replies=["Fair enough."]), dynamics=False)
+    _run(_drain(session.send("What went wrong last time?")))
+    gate = threading.Event()
+    store = _SlowStore(gate)
+    session.listeners.append(store)
+
+    async def scenario():
+        loop_thread = threading.current_thread().name
+        extra = (None,) if button == "end" else ()  # End also takes the request (for the learner's name)
+        running = asyncio.ensure_future(_finish(command(session, False, *extra)))
+        ticks = 0
+        while not store.threads:  # the commit has started...
+            await asyncio.sleep(0.001)
+        for _ in range(5):  # ...and the loop still runs other work while it waits on the disk
+            await asyncio.sleep(0.001)
+            ticks += 1
+        taken, _chat, status, *_ = await handlers["on_accept"]("are you still there?", session, False)
+        queued = list(outbox(session).queued)
+        gate.set()
+        await running
+        return loop_thread, ticks, taken, _shown(status), queued
+
+    loop_thread, ticks, taken, status, queued = _run(scenario())
+    assert ticks == 5 and store.threads and loop_thread not in store.threads
+    assert taken != "" and status == waiting and queued == []
+    assert outbox(session).busy is None
+    if button == "end":
+        assert session.ended
+    elif button == "undo":
+        assert [t.text for t in session.turns] == [persona.opening_line.strip()]
+    else:
+        assert len(session.turns) == 1 and not session.ended
+    if not session.ended:  # once committed, messages are taken again
+        assert _run(handlers["on_accept"]("hello again", session, False))[0] == ""
+
+
+async def _finish(result):
+    """A handler's last update, whether it is a coroutine or an async generator."""
+    if inspect.isasyncgen(result):
+        last = None
+        async for last in result:
+            pass
+        return last
+    return await result

@@ -127,14 +127,21 @@ class ModelPool:
         return resolve_model_spec(Role(role))
 
     def get(self, role: str, spec: ModelSpec | None, shard: int = 0) -> BaseChatModel | None:
-        """The model for (role, spec); `shard` spreads concurrent cases over several HTTP connection pools,
-        because httpcore checks every pooled connection on each request (cost grows with pool size)."""
+        """The model for (role, spec); `shard` lets a provider spread concurrent cases over several connection
+        pools (see its `pool_key`)."""
         if spec is None:
             return None
         key = (role, spec.model_dump_json(exclude={"source"}), provider_for(spec).pool_key(spec, shard))
         if key not in self._models:
             self._models[key] = (spec, build_chat_model(spec, Role(role)))
         return self._models[key][1]
+
+    async def aclose(self) -> None:
+        """Close the models' connections on the running loop (a model used again opens new ones)."""
+        for _spec, model in self._models.values():
+            closer = getattr(model, "aclose", None)
+            if closer is not None:
+                await closer()
 
 
 @dataclass
@@ -195,7 +202,10 @@ class SuiteRunner:
             on_done(run)
             return run
 
-        runs = list(await asyncio.gather(*(one(job) for job in jobs)))
+        try:
+            runs = list(await asyncio.gather(*(one(job) for job in jobs)))
+        finally:
+            await self.pool.aclose()  # the HTTP clients belong to this event loop, which ends with the run
         comparisons = [v for suite in self.suites for c in suite.spec.comparisons
                        for v in check_comparison(c, [r for r in runs if r.case in c.ascending])]
         defaults = self.suites[0].spec.defaults.models if self.suites else {}

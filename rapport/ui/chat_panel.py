@@ -6,8 +6,9 @@ Used by the practice tab and by the persona studio's "try it" chat.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
@@ -86,6 +87,10 @@ def streaming_views(session: Session, exam: bool, history: list, status: str) ->
 WAIT = "Wait for the reply to finish first."
 
 
+def wait_status(box: Outbox) -> str:
+    return box.busy or WAIT
+
+
 @dataclass
 class Outbox:
     """The learner's messages on their way to one session. A message sent while a reply streams waits here and
@@ -94,6 +99,7 @@ class Outbox:
     queued: list[str] = field(default_factory=list)
     returned: list[str] = field(default_factory=list)
     replying: bool = False  # a handler is answering this session now
+    busy: str | None = None  # an undo, restart or end is being committed now: what to tell a learner who sends
     shown: list[dict] | None = None  # while a reply streams: the chat with the reply so far
     failure: str | None = None  # why the last reply failed
 
@@ -211,7 +217,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         if session is None:
             return (gr.skip(), *views_for(None, exam, status="Choose a persona first."))
         box = outbox(session)
-        problem = refusal(session, text, box.replying)
+        problem = wait_status(box) if box.busy else refusal(session, text, box.replying)
         if problem:
             return (gr.skip(), *views_for(session, exam, status=problem, history=live_history(session, box)))
         box.queued.append(text.strip())
@@ -221,7 +227,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         """Answer the queued messages in order. Only one drain per session runs: a message sent while a reply
         streams is picked up by the drain already running (this one then changes nothing)."""
         box = outbox(session) if session is not None else None
-        if box is None or box.replying or not box.queued:
+        if box is None or box.replying or box.busy or not box.queued:
             yield tuple(gr.skip() for _ in views)
             return
         box.replying = True
@@ -259,7 +265,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
 
     async def on_retry(session: Session | None, exam: bool, request: gr.Request):
         box = outbox(session) if session is not None else None
-        if box is None or box.replying or not session.awaiting_reply:
+        if box is None or box.replying or box.busy or not session.awaiting_reply:
             yield views_for(session, exam, history=live_history(session, box) if box else None)
             return
         box.replying = True
@@ -271,14 +277,24 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         async for update in settle(session, exam, box, request):
             yield update
 
+    async def committed(session: Session, box: Outbox, waiting: str, action: Callable[[Session], Awaitable]) -> None:
+        """Undo, restart or end: the session changes here, on the loop; its store commit runs off it (it writes to
+        disk, and other learners' replies keep streaming meanwhile). Until the commit is done, messages are
+        refused with the text left in the box; a cancelled handler does not cut the commit short."""
+        box.busy = waiting
+        work = asyncio.ensure_future(action(session))
+        work.add_done_callback(lambda _: setattr(box, "busy", None))
+        await asyncio.shield(work)
+
     async def on_end(session: Session | None, exam: bool, request: gr.Request):
         if session is None:
             yield views_for(None, exam)
             return
-        if outbox(session).replying:
-            yield views_for(session, exam, status=WAIT, history=live_history(session, outbox(session)))
+        box = outbox(session)
+        if box.replying or box.busy or box.queued:
+            yield views_for(session, exam, status=wait_status(box), history=live_history(session, box))
             return
-        session.end()
+        await committed(session, box, "Wait until the session has ended.", Session.aend)
         if finish is None:
             yield views_for(session, exam)
             return
@@ -286,12 +302,13 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         html, files = await finish(session, request)
         yield views_for(session, exam, scorecard=html, downloads=files)
 
-    def command(action):
+    def command(waiting: str, action: Callable[[Session], Awaitable]):
         async def run(session: Session | None, exam: bool):  # async: checks the outbox on the event loop
-            if session is not None and outbox(session).replying:
-                return views_for(session, exam, status=WAIT, history=live_history(session, outbox(session)))
+            box = outbox(session) if session is not None else None
+            if box is not None and (box.replying or box.busy or box.queued):  # queued: a send is on its way
+                return views_for(session, exam, status=wait_status(box), history=live_history(session, box))
             if session is not None:
-                action(session)
+                await committed(session, box, waiting, action)
             return views_for(session, exam, scorecard="", downloads=[])
 
         return run
@@ -309,9 +326,11 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
     api_send = gr.Button(visible=False, elem_id=f"{prefix}api-send")
     api_send.click(on_send, [message, session_state, exam_state], [message, *views], api_name=f"{api}send")
     retry.click(on_retry, [session_state, exam_state], views, api_name=f"{api}retry")
-    undo.click(command(Session.undo), [session_state, exam_state], views, api_name=f"{api}undo")
-    restart.click(command(Session.restart), [session_state, exam_state], views, api_name=f"{api}restart")
-    chatbot.clear(command(Session.restart), [session_state, exam_state], views, api_visibility="private")
+    undoing = command("Wait for the undo to finish first.", Session.aundo)
+    restarting = command("Wait for the restart to finish first.", Session.arestart)
+    undo.click(undoing, [session_state, exam_state], views, api_name=f"{api}undo")
+    restart.click(restarting, [session_state, exam_state], views, api_name=f"{api}restart")
+    chatbot.clear(restarting, [session_state, exam_state], views, api_visibility="private")
     end.click(on_end, [session_state, exam_state], views, api_name=f"{api}end")
     exam_state.change(exam_views, [session_state, exam_state], [meter, hints], api_visibility="private")
     return panel

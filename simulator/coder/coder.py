@@ -213,6 +213,21 @@ class BehaviourCoder:
         """TurnCodes for many (context, response) pairs, embedding them in batches (fast path)."""
         return [codes for codes, _ in self.analyse_batch(pairs)]
 
+    def code_each(self, pairs: Sequence[tuple[str, str]]) -> list[TurnCodes]:
+        """`code` for each pair, exactly: their texts are embedded first, together and in parallel (each still in
+        its own run), then each pair goes through the heads alone, so a turn's codes never depend on which other
+        turns were read with it (a matrix product over many rows rounds differently from one over one row)."""
+        texts = sorted({t for pair in pairs for t in pair if t.strip()})
+        if len(texts) > 1:
+            self.embedder.embed(texts)  # memoised: each `code` below finds its vectors
+        return [self.code(context, response) for context, response in pairs]
+
+    def prepare(self, context: str) -> None:
+        """Embed a context ahead of the responses that will be coded against it (the persona's latest reply)."""
+        prepare = getattr(self.embedder, "prepare", None)
+        if prepare is not None:
+            prepare(context)
+
     def code(self, context: str, response: str) -> TurnCodes:
         """TurnCodes for one response to `context` ('' when there is none)."""
         return self.code_batch([(context, response)])[0]
@@ -228,7 +243,13 @@ def load_coder() -> BehaviourCoder:
     if _coder is None:
         with _coder_lock:
             if _coder is None:
+                from threadpoolctl import threadpool_limits
+
                 from ..embeddings import get_embedder
 
+                # The coder's matrix products are small and many; OpenBLAS's own threads spin-wait between them and
+                # burned about a quarter of a suite's CPU (docs/benchmarks.md). So BLAS gets one thread, for the
+                # whole process, set once here before the coder first runs: the parallelism is the reader workers.
+                threadpool_limits(limits=1, user_api="blas")
                 _coder = BehaviourCoder(get_embedder())
     return _coder

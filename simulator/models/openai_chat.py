@@ -6,11 +6,20 @@ Why not langchain-openai's ChatOpenAI: measured on 2 cores, it spends ~2.3 ms of
 TypedDict machinery. Sending the plain JSON body through `client.post` skips that; everything else the
 client does (retries, errors, streaming) is kept. Suites run at 64 concurrent conversations on 2 cores,
 so this overhead decides throughput.
+
+The async client sends over aiohttp (the openai client's own `DefaultAioHttpClient`): at 64 concurrent calls,
+httpx's connection pool checks every pooled connection on each request and took most of the event loop's CPU
+(docs/benchmarks.md, "Where the time goes"). An aiohttp session belongs to the event loop that made it, so
+there is one client per loop, closed by `aclose` or, once the model is dropped, on its own loop.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import ssl
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from functools import cache
 from typing import Any
@@ -29,6 +38,7 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+log = logging.getLogger(__name__)
 PASSED_THROUGH = ("max_tokens", "temperature", "response_format", "stop", "top_p", "seed")
 
 
@@ -53,7 +63,9 @@ class OpenAICompatibleChatModel(BaseChatModel):
     timeout: float = 60.0
     max_retries: int = 3
     temperature: float | None = None
-    _async_client: Any = PrivateAttr(default=None)
+    # id(event loop) -> (a weak reference to that loop, its client); one finaliser per model closes them all
+    _async_clients: dict = PrivateAttr(default_factory=dict)
+    _finaliser: Any = PrivateAttr(default=None)
     _sync_client: Any = PrivateAttr(default=None)
 
     @property
@@ -65,13 +77,28 @@ class OpenAICompatibleChatModel(BaseChatModel):
                 "max_retries": self.max_retries}
 
     def _async(self):
-        """The async client, created on first use, with the process's one TLS context."""
+        """The async client of the running event loop, created on first use, with the process's one TLS context."""
         import openai
 
-        if self._async_client is None:
-            self._async_client = openai.AsyncOpenAI(
-                **self._common(), http_client=openai.DefaultAsyncHttpxClient(verify=tls_context()))
-        return self._async_client
+        loop = asyncio.get_running_loop()
+        entry = self._async_clients.get(id(loop))
+        if entry is not None and entry[0]() is loop:
+            return entry[1]
+        for key, (ref, old) in list(self._async_clients.items()):  # clients of loops that have ended
+            if ref() is None or ref().is_closed():
+                del self._async_clients[key]
+                _close_later(ref(), old)
+        client = openai.AsyncOpenAI(**self._common(), http_client=_async_http_client())
+        self._async_clients[id(loop)] = (weakref.ref(loop), client)
+        if self._finaliser is None:  # a dropped model leaves no open session behind
+            self._finaliser = weakref.finalize(self, _close_all, self._async_clients)
+        return client
+
+    async def aclose(self) -> None:
+        """Close this loop's client (its connections); the model makes a new one if used again."""
+        entry = self._async_clients.pop(id(asyncio.get_running_loop()), None)
+        if entry is not None:
+            await entry[1].close()
 
     def _sync(self):
         import openai
@@ -93,19 +120,15 @@ class OpenAICompatibleChatModel(BaseChatModel):
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        from openai.types.chat import ChatCompletion
-
         client = self._async()
         completion = await client.post("/chat/completions", body=self._body(messages, stop, False, kwargs),
-                                       cast_to=ChatCompletion)
+                                       cast_to=object)
         return _result(completion)
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        from openai.types.chat import ChatCompletion
-
         client = self._sync()
-        completion = client.post("/chat/completions", body=self._body(messages, stop, False, kwargs), cast_to=ChatCompletion)
+        completion = client.post("/chat/completions", body=self._body(messages, stop, False, kwargs), cast_to=object)
         return _result(completion)
 
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -136,7 +159,61 @@ class OpenAICompatibleChatModel(BaseChatModel):
                 yield ChatGenerationChunk(message=AIMessageChunk(content=text))
 
 
-def _result(completion) -> ChatResult:
-    choice = completion.choices[0] if completion.choices else None
-    text = (choice.message.content if choice and choice.message else "") or ""
-    return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+def _async_http_client() -> Any:
+    """aiohttp under the openai client; httpx where this openai version cannot (it needs `openai[aiohttp]`)."""
+    import openai
+
+    try:
+        return openai.DefaultAioHttpClient(verify=tls_context())
+    except (ImportError, RuntimeError, AttributeError) as exc:
+        log.info("the openai client cannot use aiohttp here (%s); sending over httpx", exc)
+        return openai.DefaultAsyncHttpxClient(verify=tls_context())
+
+
+def _result(completion: object) -> ChatResult:
+    """The reply text of a chat completion, read from its JSON as sent (`cast_to=object`: building the openai
+    client's typed objects for a whole response cost more CPU than the rest of the call's bookkeeping)."""
+    if isinstance(completion, str | bytes):  # a server that sends JSON without saying so: openai hands back text
+        try:
+            completion = json.loads(completion)
+        except ValueError:
+            completion = None
+    choices = completion.get("choices") if isinstance(completion, dict) else None
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    text = message.get("content")
+    return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text if isinstance(text, str) else ""))])
+
+
+_closing: set[asyncio.Future] = set()  # close tasks in flight (a task nobody holds may be collected unfinished)
+
+
+def _close_all(clients: dict) -> None:
+    for ref, client in list(clients.values()):
+        _close_later(ref(), client)
+    clients.clear()
+
+
+def _close_later(loop: asyncio.AbstractEventLoop | None, client: Any) -> None:
+    """Close `client` on its own loop if that loop still runs; if the loop has ended (an `asyncio.run` that
+    finished while the model lived on), drop the aiohttp session's connections now, so none is left open."""
+    if client.is_closed():
+        return
+    if loop is not None and loop.is_running():
+        def close() -> None:
+            task = loop.create_task(client.close())
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+
+        try:
+            loop.call_soon_threadsafe(close)
+            return
+        except RuntimeError:  # the loop closed in between
+            pass
+    # aiohttp offers no synchronous close; `_close` is what its own finaliser calls (reached through the openai
+    # client's vendored transport, so every step is looked up defensively).
+    session = getattr(getattr(getattr(client, "_client", None), "_transport", None), "client", None)
+    connector = getattr(session, "connector", None)
+    if connector is not None and hasattr(session, "detach") and hasattr(connector, "_close"):
+        session.detach()
+        connector._close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
@@ -71,7 +72,7 @@ def describe_openai_error(exc: BaseException, spec: ModelSpec, role: str) -> Mod
     setting = ("the URL in Settings" if spec.user_supplied
                else f"RAPPORT_{role.upper()}_MODEL / RAPPORT_{role.upper()}_BASE_URL")
     key_source = "the key you entered" if spec.user_supplied else f"the API key in {spec.api_key_env}"
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) and not _never_connected(exc):
         return ModelError(f"the {role} model at {where} did not answer within {spec.timeout:g}s (after retries); try again")
     if isinstance(exc, openai.APIConnectionError):
         return ModelError(f"cannot reach the {role} model at {where}: {_root_cause(exc)}; check that the server is running and {setting}")
@@ -102,10 +103,28 @@ class OpenAIProvider(ChatProvider):
         return describe_openai_error(exc, spec, role)
 
     def pool_key(self, spec: ModelSpec, shard: int) -> int:
-        return shard  # httpcore checks every pooled connection on each request: several small pools are faster
+        # Several small pools: aiohttp does not mind one big pool, but httpx (where openai lacks aiohttp support)
+        # checks every pooled connection on each request.
+        return shard
 
 
 register(OpenAIProvider())
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when the connection failed (refused, dropped, no route, unknown host) rather than a reply being slow:
+    the aiohttp transport reports every connection error as a connect *timeout*."""
+    import aiohttp
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+            return False
+        if isinstance(exc, aiohttp.ClientConnectionError | ConnectionRefusedError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _root_cause(exc: BaseException) -> str:
