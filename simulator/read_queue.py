@@ -43,7 +43,7 @@ def _read_group(jobs: list[_Job]) -> list[TurnReading | BaseException]:
     """The readings of jobs sharing a reader kind; if the batch fails, each turn is read alone, so one bad turn
     fails only its own session."""
     reader = jobs[0].reader
-    if len(jobs) > 1 or hasattr(reader, "read_many"):
+    if hasattr(reader, "read_many"):  # (only such readers share a group: see `_key`)
         try:
             return list(reader.read_many([(job.text, job.conversation) for job in jobs]))
         except Exception as exc:  # noqa: BLE001 - retried one by one below
@@ -87,7 +87,7 @@ class ReadQueue:
     def __init__(self) -> None:
         self._waiting: list[_Job] = []
         self._in_flight = 0
-        self.batches: deque[int] = deque(maxlen=1000)  # sizes of the latest batches, for tests and benchmarks
+        self.batches: deque[int] = deque(maxlen=1000)  # sizes of the latest batches (tests read them)
 
     async def read(self, reader: TurnReader, text: str, conversation: Conversation,
                    then: Callable[[TurnReading], T]) -> T:

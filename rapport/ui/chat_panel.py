@@ -217,7 +217,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         if session is None:
             return (gr.skip(), *views_for(None, exam, status="Choose a persona first."))
         box = outbox(session)
-        problem = wait_status(box) if box.busy else refusal(session, text, box.replying)
+        problem = box.busy or refusal(session, text, box.replying)
         if problem:
             return (gr.skip(), *views_for(session, exam, status=problem, history=live_history(session, box)))
         box.queued.append(text.strip())
