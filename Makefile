@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run   - create .venv, install Rapport, serve the app on http://127.0.0.1:7860
+#   make run   - create .venv, install Rapport (with offline voice), serve the app on http://127.0.0.1:7860
 #   make test  - the same set-up plus test tools (and Debian's chromium for browser tests), then pytest
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,14 +11,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # llama.cpp is compiled once by pip (about 10 minutes on 2 cores) and cached as a wheel afterwards.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: run test setup setup-dev browser postgres bench clean
+.PHONY: run test setup setup-dev browser voice postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[voice]'
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
@@ -33,14 +33,18 @@ setup-dev: $(DEV_STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
+# The offline voice reads text with Debian's espeak-ng, run as a separate program (it is GPL; see simulator/voice/offline.py).
+voice:
+	@command -v espeak-ng >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng; }
+
 # The store tests also run on a real PostgreSQL when one can be started (they skip, saying why, otherwise).
 postgres:
 	@./scripts/start_postgres.sh || true
 
-run: setup
+run: setup voice
 	$(BIN)/python app.py
 
-test: setup-dev browser postgres
+test: setup-dev browser voice postgres
 	$(BIN)/python -m pytest
 
 bench: setup-dev

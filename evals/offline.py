@@ -24,7 +24,10 @@ from simulator.repetition import freshness
 from simulator.replay import appraisals_by_turn, replay_dynamics, replay_readings
 from simulator.signals import TurnReader, TurnReading
 from simulator.transcript import Speaker, Transcript
+from simulator.voice.delivery import Delivery
+from simulator.voice.persona_voice import DEFAULT_VOICE
 
+from .delivery import PACE_TOLERANCE, persona_pace
 from .rewrites import rewrite_turn
 from .rubric import Criterion, OfflineCues, OfflineTerm, Rubric, offline_cues
 from .scorecard import CriterionScore, Evidence, Improvement, Scorecard, weighted_overall
@@ -51,6 +54,8 @@ class TurnFacts:
     specificity: float | None = None  # coder 0-1, when coded
     parroting: bool = False
     hollow_praise: bool = False
+    delivery: Delivery | None = None  # how a spoken turn was said (voice practice)
+    persona_pace: float = DEFAULT_VOICE.words_per_minute
 
     def strength(self, behaviour: Behaviour) -> float:
         """How clearly the turn shows the behaviour, as read (for evidence and rewrites)."""
@@ -222,6 +227,24 @@ class Features:
     def _hollow_praise(self) -> float:
         return sum(t.hollow_praise and self.pays(t) for t in self.turns) / self.n
 
+    def _spoken(self) -> list[TurnFacts]:
+        return [t for t in self.turns if t.delivery is not None and t.delivery.spoken]
+
+    def _pace_match(self) -> float:
+        return sum(1 for t in self._spoken() if t.delivery.words_per_minute and self.pays(t)
+                   and abs(t.delivery.words_per_minute - t.persona_pace) <= PACE_TOLERANCE * t.persona_pace) / self.n
+
+    def _interruptions(self) -> float:
+        return sum(t.delivery.interrupted for t in self._spoken()) / self.n
+
+    def _monotone(self) -> float:
+        return sum(t.delivery.monotone for t in self._spoken()) / self.n
+
+    def _filler_rate(self) -> float:
+        spoken = self._spoken()
+        words = sum(t.delivery.words for t in spoken)
+        return 10.0 * sum(t.delivery.fillers for t in spoken) / words if words else 0.0
+
     def _grader_directed(self) -> float:
         return sum(t.grader_directed and self.pays(t) for t in self.turns) / self.n
 
@@ -368,6 +391,7 @@ def turn_facts(
             exploration=codes.get("exploration") or 0, freshness=freshness(text, earlier),
             grader_directed=bool(codes.get("grader_directed")), specificity=codes.get("specificity"),
             parroting=bool(codes.get("parroting")), hollow_praise=bool(codes.get("hollow_praise")),
+            delivery=transcript.turns[index].delivery, persona_pace=persona_pace(persona),
         ))
         earlier.append(text)
     return facts

@@ -57,6 +57,11 @@ NAMED_FEATURES: dict[str, str] = {
     "parroting": "share of turns coded as parroting the other person's words back",
     "hollow_praise": "share of turns coded as hollow praise",
     "grader_directed": "share of turns addressed to the grader rather than the person",
+    # Voice practice (0 for typed turns, so a typed conversation is graded exactly as before):
+    "pace_match": "share of turns spoken within 20% of the persona's pace",
+    "interruptions": "share of turns spoken while the persona was still speaking",
+    "monotone": "share of turns spoken in a flat, monotone voice",
+    "filler_rate": "filler words per spoken word, times 10 (1 = one word in ten was a filler)",
 }
 BEHAVIOUR_FEATURES = {
     "rate": "strength per learner turn (0-1)",

@@ -1,6 +1,7 @@
 """Take the README screenshots: the real app, on the configured persona model (the embedded one by default).
 
 Run: .venv/bin/python scripts/readme_screenshot.py  (needs Debian's chromium; `make test` installs it)
+     .venv/bin/python scripts/readme_screenshot.py voice  (the voice screenshot: a fake microphone plays a test WAV)
 """
 
 from __future__ import annotations
@@ -42,5 +43,33 @@ def main(images: Path = REPO / "docs" / "images") -> None:
     print(f"wrote {images / 'practice.png'} and {images / 'scorecard.png'}")
 
 
+def voice(images: Path = REPO / "docs" / "images") -> None:
+    """A spoken turn with a fake microphone (a shipped test recording), the reply spoken, then Delivery."""
+    import time
+
+    from tests.browser_support import chromium_with
+
+    wav = REPO / "tests" / "data" / "voice" / "fake-microphone-48k.wav"
+    flags = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+             f"--use-file-for-fake-audio-capture={wav}%noloop", "--autoplay-policy=no-user-gesture-required"]
+    with served(build_app()) as url, chromium_with(*flags) as page:
+        page.set_viewport_size({"width": 1200, "height": 900})
+        page.goto(url)
+        page.click("#start-upset-parent")
+        page.wait_for_selector("#message textarea")
+        page.click("#voice-mode input")
+        page.wait_for_function("document.querySelector('#voice-status').innerText.includes('ready')", timeout=30_000)
+        page.click("#voice-mic button.record-button")
+        time.sleep(4.8)
+        page.click("#voice-mic button.stop-button")
+        page.wait_for_function("!document.querySelector('#status').innerText.includes('replying')", timeout=300_000)
+        page.wait_for_function("window.rapportVoice.state.finished >= 1", timeout=60_000)
+        page.locator("#conversation").screenshot(path=str(images / "voice.png"))
+        page.click("#end")
+        page.wait_for_selector("#sc-delivery", timeout=300_000)
+        page.locator("#sc-delivery").screenshot(path=str(images / "delivery.png"))
+    print(f"wrote {images / 'voice.png'} and {images / 'delivery.png'}")
+
+
 if __name__ == "__main__":
-    main()
+    voice() if sys.argv[1:] == ["voice"] else main()

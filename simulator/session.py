@@ -17,6 +17,7 @@ from langchain_core.messages import BaseMessage, SystemMessage
 from .aio import iterate_sync
 from .appraisal import TurnAppraisal
 from .config import ModelSpec, Role
+from .voice.delivery import Delivery
 from .disclosure import Outcome
 from .dynamics import RapportDynamics
 from .echo import EchoCheck, Marker, end_marker_use, prompt_index
@@ -302,12 +303,14 @@ class Session:
             return "the last message has no reply yet; retry it or undo it first"
         return None
 
-    async def send(self, text: str) -> AsyncIterator[ReplyEvent]:
-        """Add the learner's message (committed before the model is called) and stream the persona's reply."""
+    async def send(self, text: str, *, delivery: Delivery | None = None) -> AsyncIterator[ReplyEvent]:
+        """Add the learner's message (committed before the model is called) and stream the persona's reply.
+
+        `delivery`: how a spoken message was said (voice practice); it is stored with the turn."""
         if (refused := self.why_cannot_send(text)) is not None:
             raise SessionError(refused)
         text = text.strip()
-        self.turns.append(Turn(speaker=Speaker.LEARNER, text=text))
+        self.turns.append(Turn(speaker=Speaker.LEARNER, text=text, delivery=delivery))
         outcome = None
         if self.dynamics is not None:
             await self.dynamics.aobserve(self.turns)
@@ -324,9 +327,9 @@ class Session:
         async for event in self._reply():
             yield event
 
-    def send_sync(self, text: str) -> Iterator[ReplyEvent]:
+    def send_sync(self, text: str, *, delivery: Delivery | None = None) -> Iterator[ReplyEvent]:
         """`send` for callers without an event loop (the terminal chat)."""
-        return iterate_sync(self.send(text))
+        return iterate_sync(self.send(text, delivery=delivery))
 
     def retry_sync(self) -> Iterator[ReplyEvent]:
         return iterate_sync(self.retry())
@@ -355,7 +358,7 @@ class Session:
         context = await asyncio.to_thread(self.context)
         messages = persona_messages(self.persona, context, prompt_style(self.model))
         max_tokens = max_tokens_for(context)
-        labels = self._speaker_labels()
+        labels = self.speaker_labels()
         text, persona_left = "", False
         for attempt in range(2):  # a second attempt when the reply is empty, breaks character or echoes the prompt
             raw = ""
@@ -408,7 +411,8 @@ class Session:
                 log.warning("could not start reading the reply ahead", exc_info=True)
         yield ReplyDone(turn=turn, index=len(self.turns) - 1, ending=self.ending)
 
-    def _speaker_labels(self) -> list[str]:
+    def speaker_labels(self) -> list[str]:
+        """The names a reply may wrongly start with or run into (its own, and the learner's label)."""
         return [self.persona.name, self.persona.short_name, self.persona.scenario.learner_label]
 
     def _last_learner_text(self) -> str:

@@ -42,7 +42,7 @@ OTHER_TABLES = ("models", "endpoints", "ui")  # read by simulator/config.py
 ENVIRONMENT_ONLY = frozenset({
     "config", "home", "openai_api_key", "openai_base_url", "gradio_server_name", "gradio_server_port",
     "providers",  # names modules to import: a rapport.toml in the working directory must not run code
-    *(f"{role}_{part}" for role in ("persona", "judge", "learner") for part in ("model", "base_url", "api_key_env")),
+    *(f"{role}_{part}" for role in ("persona", "judge", "learner", "listen", "speak") for part in ("model", "base_url", "api_key_env")),
 })
 LISTS = {"personas": os.pathsep, "rubrics": os.pathsep, "providers": ","}  # separators in one variable
 SECRETS = ("openai_api_key", "database_url")  # never echoed: a database URL can carry a password
@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     learner_model: str | None = None
     learner_base_url: str | None = None
     learner_api_key_env: str | None = None
+    # Voice roles (simulator/voice/base.py): offline unless set.
+    listen_model: str | None = Field(None, description="What hears the learner: embedded (offline Whisper), openai:MODEL@URL or fake.")
+    listen_base_url: str | None = None
+    listen_api_key_env: str | None = None
+    speak_model: str | None = Field(None, description="The persona's voice: embedded (offline Piper), openai:MODEL@URL or fake.")
+    speak_base_url: str | None = None
+    speak_api_key_env: str | None = None
     openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
     gradio_server_name: str | None = Field(None, validation_alias="GRADIO_SERVER_NAME")

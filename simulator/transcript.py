@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .voice.delivery import Delivery
+
 
 class Speaker(StrEnum):
     LEARNER = "learner"
@@ -21,6 +23,7 @@ class Turn(BaseModel):
     speaker: Speaker
     text: str
     at: datetime | None = Field(default_factory=lambda: datetime.now(UTC))
+    delivery: Delivery | None = Field(None, description="How a spoken turn was said; None for a typed one.")
 
 
 class Transcript(BaseModel):

@@ -52,20 +52,44 @@ def served(demo) -> Iterator[str]:
 
 
 _browser = None
+_playwright = None
+
+
+def _shared_playwright():
+    """One Playwright per test process (the sync API refuses a second one on the same thread)."""
+    global _playwright
+    if _playwright is None:
+        import atexit
+
+        from playwright.sync_api import sync_playwright
+
+        _playwright = sync_playwright().start()
+        atexit.register(lambda: (_browser and _browser.close(), _playwright.stop()))
+    return _playwright
 
 
 def _shared_browser():
     """One headless chromium per test process; each page gets its own context (cookies, storage, session)."""
     global _browser
     if _browser is None:
-        import atexit
-
-        from playwright.sync_api import sync_playwright
-
-        playwright = sync_playwright().start()
-        _browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
-        atexit.register(lambda: (_browser.close(), playwright.stop()))
+        _browser = _shared_playwright().chromium.launch(executable_path=chromium_path(), headless=True,
+                                                        args=CHROMIUM_FLAGS)
     return _browser
+
+
+@contextmanager
+def chromium_with(*flags: str):
+    """A chromium of its own, started with extra flags (a fake microphone, say); yields a fresh page in it."""
+    browser = _shared_playwright().chromium.launch(executable_path=chromium_path(), headless=True,
+                                                   args=[*CHROMIUM_FLAGS, *flags])
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.remote_requests = []
+        page.on("request", lambda r: page.remote_requests.append(r.url)
+                if not r.url.startswith(("http://127.0.0.1", "data:", "blob:", "file:", "about:")) else None)
+        yield page
+    finally:
+        browser.close()
 
 
 @contextmanager

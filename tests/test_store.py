@@ -88,7 +88,7 @@ def test_migrations_are_numbered_and_idempotent(sqlite_store):
     from simulator.store.database import migrate
 
     with sqlite_store.engine.connect() as db:
-        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     migrate(sqlite_store.engine)  # running again changes nothing
 
 

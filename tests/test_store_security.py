@@ -375,6 +375,6 @@ def test_several_processes_opening_one_fresh_database_all_succeed(tmp_path):
     assert [p.returncode for p in processes] == [0] * 8, [f.strip().splitlines()[-1:] for f in failures]
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'rapport.db'}")
     with engine.connect() as db:
-        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
         assert {"sessions", "turns", "appraisals", "scorecards", "memories"} <= set(sa.inspect(db).get_table_names())
     engine.dispose()

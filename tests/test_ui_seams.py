@@ -161,7 +161,7 @@ def test_undo_restart_and_end_commit_off_the_event_loop_and_refuse_messages_mean
     from rapport.ui.chat_panel import outbox
 
     demo = build_app(library, fake_persona_model())
-    handlers = {f.fn.__name__: f.fn for f in demo.fns.values()}
+    handlers = {f.fn.__name__: f.fn for f in demo.fns.values() if f.fn is not None}
     # The studio's "try it" chat: the same panel as practice, without grading at the end.
     command = next(f.fn for f in demo.fns.values() if f.api_name == f"studio_{button}")
     persona = library.get("procurement-skeptic")

@@ -11,6 +11,7 @@ from simulator.persona.spec import PersonaSpec
 from simulator.prompts import PersonaContext, chat_instructions
 from simulator.transcript import Speaker, Transcript
 
+from ..delivery import delivery_report
 from .report import CaseRun, Verdict
 from .spec import Comparison, Expectations
 
@@ -144,6 +145,35 @@ def _replies(expect: Expectations, transcript: Transcript, out: VerdictList) -> 
         out.add(f"replies never match /{pattern}/", hit is None, f"matched at turn {hit}" if hit is not None else "", hit)
 
 
+def _delivery(expect: Expectations, persona: PersonaSpec, transcript: Transcript, out: VerdictList) -> None:
+    d = expect.delivery
+    if d is None:
+        return
+    report = delivery_report(transcript.turns, persona)
+    if report is None:
+        out.add("delivery", False, "no learner turn was spoken (give `audio:` turns)")
+        return
+    rate = report.words_per_minute
+    for bound, value in d.words_per_minute.items():
+        ok = rate is not None and (rate >= value if bound == "min" else rate <= value)
+        out.add(f"words per minute {'>=' if bound == 'min' else '<='} {value:g}", ok, f"median {rate}")
+    limits = [
+        ("turns at the persona's pace >=", d.pace_matched_at_least, report.pace_matched, True),
+        ("fillers per 100 words <=", d.max_fillers_per_100_words, report.fillers_per_100_words, False),
+        ("median pause before answering <=", d.max_pause_before, report.pause_before, False),
+        ("interruptions <=", d.max_interruptions, report.interruptions, False),
+        ("monotone turns <=", d.max_monotone_turns, report.monotone_turns, False),
+    ]
+    for name, limit, value, at_least in limits:
+        if limit is None:
+            continue
+        ok = value is not None and (value >= limit if at_least else value <= limit)
+        out.add(f"{name} {limit:g}", ok, f"was {value}")
+    heard = " ".join(t.text.lower() for t in transcript.turns if t.delivery is not None)
+    for words in d.transcript_contains:
+        out.add(f"heard '{words}'", words.lower() in heard, "heard" if words.lower() in heard else f"heard: {heard[:160]!r}")
+
+
 async def check_case(
     expect: Expectations, run: CaseRun, persona: PersonaSpec, judge: JudgeCheck | None
 ) -> list[Verdict]:
@@ -157,6 +187,7 @@ async def check_case(
     _hidden(expect, run, persona, transcript, out)
     _fidelity(expect, persona, transcript, run, out)
     _replies(expect, transcript, out)
+    _delivery(expect, persona, transcript, out)
     for statement in expect.judge_checks:
         if judge is None:
             out.add(f"judge: {statement}", None, "skipped: no judge model is configured")

@@ -23,6 +23,10 @@ from simulator.session import EndReason, Session
 from simulator.signals import TurnReader
 from simulator.trajectory import trajectory_points
 from simulator.transcript import Speaker, Transcript
+from simulator.voice import listener_for
+from simulator.voice.audio import read_audio
+from simulator.voice.base import VoiceRole
+from simulator.voice.delivery import Delivery, measure
 from simulator.yaml_source import line_of, load_yaml, read_text
 
 from ..grading import Grader
@@ -32,7 +36,7 @@ from ..transcripts import read_transcript
 from .expectations import check_case, check_comparison
 from .learners import SimulatedLearner, learner_profiles, resolve_profile
 from .report import CaseRun, SuiteReport
-from .spec import Case, SuiteSpec, load_suite
+from .spec import Case, SpokenTurn, SuiteSpec, load_suite
 
 CASE_ATTEMPTS = 3  # a case hit by a transient provider error is run again, with backoff and jitter
 
@@ -91,6 +95,9 @@ def _reference_problems(suite: LoadedSuite, library: PersonaLibrary) -> list[Pro
                 if item not in hidden:
                     problem(("cases", n, "expect", "hidden"), f"'{item}' is not a hidden item of {case.persona}"
                             f" (has: {', '.join(sorted(hidden)) or 'none'})")
+        for t, line in enumerate(case.learner.script or []):
+            if isinstance(line, SpokenTurn) and not (suite.path.parent / line.audio).is_file():
+                problem(("cases", n, "learner", "script", t, "audio"), f"no file {suite.path.parent / line.audio}")
         if case.learner.transcript and not (suite.path.parent / case.learner.transcript).is_file():
             problem(("cases", n, "learner", "transcript"), f"no file {suite.path.parent / case.learner.transcript}")
         if case.learner.simulated:
@@ -99,7 +106,7 @@ def _reference_problems(suite: LoadedSuite, library: PersonaLibrary) -> list[Pro
                 problem(("cases", n, "learner", "simulated", "profile"),
                         f"no learner profile '{profile}'; known: {', '.join(learner_profiles())} (or write a description)")
         for role, text in case.models.items():
-            if role not in {r.value for r in Role}:
+            if role not in {r.value for r in Role} | {r.value for r in VoiceRole}:
                 problem(("cases", n, "models"), f"unknown model role '{role}'")
             elif text is not None:
                 try:
@@ -290,6 +297,16 @@ class SuiteRunner:
         run.scorecard = graded.scorecard.contract()
         run.scores = _scores(graded.scorecard)
 
+    async def _hear(self, job: CaseJob, turn: SpokenTurn) -> tuple[str, Delivery]:
+        """A recorded turn, heard by the case's `listen` model and measured as the app measures a spoken turn."""
+        path = job.suite.path.parent / turn.audio
+        spec = job.case.models.get("listen") or job.suite.spec.defaults.models.get("listen")
+        audio = await asyncio.to_thread(read_audio, path)
+        transcript = await asyncio.to_thread(listener_for(spec).listen, audio)
+        if not transcript.text.strip():
+            raise RapportError(f"{path}: no words were heard in this recording")
+        return transcript.text.strip(), measure(transcript, audio)
+
     async def _converse(self, job: CaseJob, difficulty: str, max_turns: int) -> Session:
         persona_spec = job.specs[Role.PERSONA]
         persona_model = self.pool.get(Role.PERSONA, persona_spec, job.shard)
@@ -302,7 +319,10 @@ class SuiteRunner:
             for line in learner.script:
                 if session.ended:
                     break
-                async for _ in session.send(line):
+                text, delivery = line, None
+                if isinstance(line, SpokenTurn):
+                    text, delivery = await self._hear(job, line)
+                async for _ in session.send(text, delivery=delivery):
                     pass
             return session
         simulated = learner.simulated

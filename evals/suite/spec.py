@@ -14,6 +14,7 @@ from simulator.model_reading import ReaderKind
 from simulator.persona.spec import Difficulty
 from simulator.regexes import require_valid_regexes
 from simulator.unique import require_unique_ids
+from simulator.voice.base import VoiceRole
 from simulator.yaml_source import validate_yaml_file
 
 SCHEMA_FILE_NAME = "suite.schema.json"
@@ -27,7 +28,8 @@ class SuiteModel(BaseModel):
 class Defaults(SuiteModel):
     models: dict[str, str | None] = Field(
         default_factory=dict,
-        description="Model role -> spec, e.g. {persona: fake, learner: embedded, judge: 'openai:gpt-4o'}; null = off.",
+        description="Model role -> spec, e.g. {persona: fake, learner: embedded, judge: 'openai:gpt-4o'}; null = off. "
+        "`listen` hears recorded (`audio`) learner turns: embedded (offline Whisper, the default) or openai:MODEL@URL.",
     )
     judge_samples: int = Field(default=1, ge=1, le=20)
     repeats: int = Field(default=1, ge=1, le=100, description="How many times each case runs.")
@@ -44,9 +46,10 @@ class Defaults(SuiteModel):
     @field_validator("models")
     @classmethod
     def _known_roles(cls, models: dict[str, str | None]) -> dict[str, str | None]:
-        unknown = sorted(set(models) - {role.value for role in Role})
+        roles = [*Role, *VoiceRole]
+        unknown = sorted(set(models) - {role.value for role in roles})
         if unknown:
-            raise ValueError(f"unknown model role(s) {', '.join(unknown)}; roles are {', '.join(Role)}")
+            raise ValueError(f"unknown model role(s) {', '.join(unknown)}; roles are {', '.join(roles)}")
         return models
 
 
@@ -68,10 +71,18 @@ class SimulatedLearner(SuiteModel):
     stop: StopWhen = Field(default_factory=StopWhen)
 
 
+class SpokenTurn(SuiteModel):
+    """A recorded learner turn: heard by the `listen` model (offline Whisper by default) and measured for delivery."""
+
+    audio: str = Field(min_length=1, max_length=500, description="A WAV (or other audio) file, relative to the suite.")
+
+
 class Learner(SuiteModel):
     """Exactly one of: a script, a simulated learner, or a recorded transcript."""
 
-    script: list[str] | None = Field(default=None, min_length=1, description="The learner's turns, in order.")
+    script: list[str | SpokenTurn] | None = Field(
+        default=None, min_length=1,
+        description="The learner's turns, in order: text, or `{audio: path.wav}` for a recorded spoken turn.")
     simulated: SimulatedLearner | None = Field(default=None, description="The `learner` model plays a profile.")
     transcript: str | None = Field(default=None, description="A transcript JSON to re-grade (relative to the suite).")
 
@@ -122,6 +133,21 @@ class ReplyPatterns(SuiteModel):
         return patterns
 
 
+class DeliveryExpectation(SuiteModel):
+    """Limits on how the spoken turns were delivered (see the scorecard's delivery section)."""
+
+    words_per_minute: dict[Literal["min", "max"], float] = Field(
+        default_factory=dict, description="Bounds on the median speaking rate, e.g. {min: 110, max: 190}.")
+    pace_matched_at_least: float | None = Field(default=None, ge=0, le=1,
+                                                description="Share of spoken turns at the persona's pace.")
+    max_fillers_per_100_words: float | None = Field(default=None, ge=0)
+    max_pause_before: float | None = Field(default=None, ge=0, description="Median seconds before answering.")
+    max_interruptions: int | None = Field(default=None, ge=0)
+    max_monotone_turns: int | None = Field(default=None, ge=0)
+    transcript_contains: list[str] = Field(default_factory=list,
+                                           description="Words the listener must have heard (case-insensitive).")
+
+
 class Expectations(SuiteModel):
     scores: dict[str, Range] = Field(default_factory=dict, description=f"Score ranges by {METRICS_HELP}.")
     trust: TrustExpectation | None = None
@@ -132,6 +158,7 @@ class Expectations(SuiteModel):
     judge_checks: list[str] = Field(
         default_factory=list, description="Free-form statements the judge model checks (skipped without a judge)."
     )
+    delivery: DeliveryExpectation | None = Field(default=None, description="For cases with spoken (`audio`) turns.")
 
 
 class Case(SuiteModel):

@@ -109,6 +109,13 @@ class Practice:
             state = self._runs.get(session)
         return PracticeRun(session, state) if state is not None else None
 
+    def keep_recording(self, session: Session, index: int, wav: bytes) -> None:
+        """Store the learner's recording of a spoken turn, as that learner (they chose to keep recordings)."""
+        run = self.run_of(session)
+        if run is None:
+            raise RapportError("this conversation is not stored, so its recordings cannot be kept")
+        self.store.keep_audio(session.id, index, wav, learner_id=run.learner)
+
     async def finish(self, run: PracticeRun, grader: Grader | None = None) -> Graded:
         """Remember what matters, grade the session (offline, and the judge when configured), store the scores.
 

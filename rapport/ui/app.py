@@ -17,6 +17,7 @@ from .reports import reports_tab
 from .settings import settings_tab
 from .studio import studio_tab
 from .tabs import AppStates, TabSpec, build_tab
+from .voice_panel import VOICE_JS
 
 CSS = """
 .rapport-card { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 14px; height: 100%; }
@@ -47,6 +48,9 @@ CSS = """
 .sc-transcript .learner { background: rgba(0, 114, 178, 0.08); }
 .sc-transcript .turn-n { opacity: 0.5; margin-right: 6px; font-size: 0.85em; }
 .sc-transcript .turn-trust { opacity: 0.7; font-size: 0.85em; }
+.rapport-hidden { display: none !important; }
+.voice-note { margin: 4px 0; }
+.voice-problem { color: #B3261E; }
 """
 
 
@@ -98,7 +102,7 @@ def serve(demo: gr.Blocks, host: str | None = None, port: int | None = None, **k
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(ClientAddress)]
     kwargs.setdefault("max_file_size", "20mb")  # uploads are cards (20 MB at most); nothing bigger reaches the disk
     return demo.queue(default_concurrency_limit=32).launch(
-        server_name=host, server_port=port, theme=_theme(), css=CSS, share=False, show_error=True,
+        server_name=host, server_port=port, theme=_theme(), css=CSS, js=VOICE_JS, share=False, show_error=True,
         auth=authenticator(), auth_message="Log in to keep your own history.", app_kwargs=app_kwargs, **kwargs
     )
 

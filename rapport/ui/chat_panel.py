@@ -7,6 +7,7 @@ Used by the practice tab and by the persona studio's "try it" chat.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,9 +17,26 @@ import gradio as gr
 
 from simulator.errors import RapportError
 from simulator.session import Delta, ReplyDone, Reset, Session
+from simulator.voice.delivery import Delivery
 
 from .chat_view import as_text, chat_messages, md_text, status_line
 from .session_view import hints_markdown, meter_html
+
+log = logging.getLogger(__name__)
+
+
+class SpokenText(str):
+    """A learner message that was spoken: its text, with how it was said and (if the learner keeps recordings)
+    the recording. A `str`, so the outbox, the queue and the box treat it like anything typed."""
+
+    delivery: Delivery | None = None
+    recording: bytes | None = None
+
+    @classmethod
+    def of(cls, text: str, delivery: Delivery | None, recording: bytes | None = None) -> SpokenText:
+        spoken = cls(text)
+        spoken.delivery, spoken.recording = delivery, recording
+        return spoken
 
 
 @dataclass
@@ -34,6 +52,11 @@ class ChatPanel:
     undo: gr.Button
     restart: gr.Button
     end: gr.Button
+    # For the voice controls (voice_panel.py): the steps after a message is taken, and the events that take one.
+    controls: object = None
+    drain: Callable | None = None
+    restore: Callable | None = None
+    accepted: list = field(default_factory=list)
 
     @property
     def views(self) -> list:
@@ -102,6 +125,15 @@ class Outbox:
     busy: str | None = None  # an undo, restart or end is being committed now: what to tell a learner who sends
     shown: list[dict] | None = None  # while a reply streams: the chat with the reply so far
     failure: str | None = None  # why the last reply failed
+    # What the voice (voice_panel.py) follows: the reply streaming now, as plain text; a count of replies, so it
+    # knows a new one from the last; a count of restarts within the reply; the stored text of recent replies.
+    reply_text: str = ""
+    reply_serial: int = 0
+    reply_resets: int = 0
+    finals: dict[int, str] = field(default_factory=dict)
+    speaking: bool = False  # a voice is following this conversation's replies
+    speak_from: int = 1  # the first reply a new voice speaks: the answer to the message taken last
+    hushed: int = 0  # replies up to this one were interrupted by the learner: not spoken further
 
 
 _OUTBOXES: WeakKeyDictionary[Session, Outbox] = WeakKeyDictionary()
@@ -131,9 +163,13 @@ def replying_status(session: Session, box: Outbox) -> str:
 Finish = Callable[[Session, gr.Request | None], "AsyncIterator | object"]
 
 
-def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finish=None, height: int = 460) -> ChatPanel:
+def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finish=None, height: int = 460,
+               keep_recording: Callable[[Session, int, bytes], None] | None = None,
+               controls: Callable[[], object] | None = None) -> ChatPanel:
     """Build the panel and wire it to the session in `session_state`. `finish(session, request)` grades an ended
-    session and returns (scorecard HTML, download paths); without it nothing is graded."""
+    session and returns (scorecard HTML, download paths); without it nothing is graded. `keep_recording(session,
+    index, wav)` stores a spoken turn's recording (called only for a learner who chose to keep them); `controls()`
+    lays out more controls under the buttons (the voice controls), kept as `panel.controls`."""
     # The floating label would cover the first message; the panel is obviously the conversation.
     # No Markdown and no LaTeX: persona files, model replies and learner messages are data, and Markdown would
     # turn `![x](http://host/x.png)` into a request to that host. `as_text` escapes the text and sets the stage
@@ -155,10 +191,12 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         undo = gr.Button("Undo last exchange", elem_id=f"{prefix}undo", size="sm")
         restart = gr.Button("Restart", elem_id=f"{prefix}restart", size="sm")
         end = gr.Button("End session", variant="stop", elem_id=f"{prefix}end", size="sm")
+    extra = controls() if controls is not None else None
     scorecard = gr.HTML(elem_id=f"{prefix}scorecard")
     downloads = gr.File(label="Download transcript and scorecard", file_count="multiple", visible=False,
                         elem_id=f"{prefix}downloads", interactive=False)
-    panel = ChatPanel(chatbot, message, status, meter, hints, scorecard, downloads, retry, undo, restart, end)
+    panel = ChatPanel(chatbot, message, status, meter, hints, scorecard, downloads, retry, undo, restart, end,
+                      controls=extra)
 
     async def answer(session: Session, events: AsyncIterator, exam: bool, box: Outbox, sending: str | None = None):
         """Stream one reply into the chat; on failure `box.failure` says why (the learner's message is kept)."""
@@ -167,6 +205,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
             shown.append({"role": "user", "content": as_text(sending)})
         bubble = {"role": "assistant", "content": "…"}
         box.shown, box.failure = shown + [bubble], None
+        box.reply_text, box.reply_serial, box.reply_resets = "", box.reply_serial + 1, 0
         committed = len(session.turns)
         yield views_for(session, exam, status=replying_status(session, box), history=live_history(session, box))
         reply, shown_at = "", 0.0
@@ -176,8 +215,12 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
                     reply += event.text
                 elif isinstance(event, Reset):
                     reply = ""
+                    box.reply_resets += 1
                 elif isinstance(event, ReplyDone):
                     reply = event.turn.text
+                    box.finals[box.reply_serial] = reply
+                    box.finals.pop(box.reply_serial - 8, None)
+                box.reply_text = reply
                 # At most ~25 screen updates a second: each one re-sends the chat, and a fast model streams faster.
                 now = time.monotonic()
                 if isinstance(event, ReplyDone) or now - shown_at >= STREAM_INTERVAL:
@@ -221,6 +264,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         if problem:
             return (gr.skip(), *views_for(session, exam, status=problem, history=live_history(session, box)))
         box.queued.append(text.strip())
+        box.speak_from = box.reply_serial + len(box.queued)  # its reply, should a voice start for it
         return ("", *views_for(session, exam, status=replying_status(session, box), history=live_history(session, box)))
 
     async def on_drain(session: Session | None, exam: bool, request: gr.Request):
@@ -234,12 +278,30 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
         try:
             while box.queued and not session.ended and not session.awaiting_reply and box.failure is None:
                 text = box.queued.pop(0)
-                async for update in answer(session, session.send(text), exam, box, sending=text):
+                delivery = getattr(text, "delivery", None)
+                before = len(session.turns)
+                async for update in answer(session, session.send(text, delivery=delivery), exam, box, sending=text):
                     yield update
+                    await keep(session, text, before)
         finally:
             box.replying = False
         async for update in settle(session, exam, box, request):
             yield update
+
+    async def keep(session: Session, text: str, index: int) -> None:
+        """Once the spoken turn is committed, its recording too (if the learner keeps them); once only."""
+        recording = getattr(text, "recording", None)
+        if recording is None or keep_recording is None or len(session.turns) <= index:
+            return
+        text.recording = None
+        try:
+            await asyncio.to_thread(keep_recording, session, index, recording)
+        except RapportError as exc:  # the turn itself is stored, and says its recording was not kept
+            log.warning("recording of turn %s not kept: %s", index, exc)
+            return
+        turn = session.turns[index] if index < len(session.turns) else None
+        if turn is not None and turn.delivery is not None:  # as the store now says
+            turn.delivery = turn.delivery.model_copy(update={"audio_kept": True})
 
     async def on_restore(text: str, session: Session | None):
         """Messages that could not be sent go back into the box, before whatever was typed since."""
@@ -269,6 +331,7 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
             yield views_for(session, exam, history=live_history(session, box) if box else None)
             return
         box.replying = True
+        box.speak_from = box.reply_serial + 1
         try:
             async for update in answer(session, session.retry(), exam, box):
                 yield update
@@ -319,13 +382,15 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
     # cleared), answer the queue (streamed updates never touch the box, so typing goes on), then hand back any
     # message that could not be sent. "multiple": Enter works while a reply streams; the message waits its turn.
     for trigger in (message.submit, send.click):
-        trigger(on_accept, [message, session_state, exam_state], [message, *views], api_visibility="private",
-                trigger_mode="multiple").then(
-            on_drain, [session_state, exam_state], views, api_visibility="private").then(
+        taken = trigger(on_accept, [message, session_state, exam_state], [message, *views], api_visibility="private",
+                        trigger_mode="multiple")
+        taken.then(on_drain, [session_state, exam_state], views, api_visibility="private").then(
             on_restore, [message, session_state], [message], api_visibility="private")
+        panel.accepted.append(taken)
+    panel.drain, panel.restore = on_drain, on_restore
     api_send = gr.Button(visible=False, elem_id=f"{prefix}api-send")
     api_send.click(on_send, [message, session_state, exam_state], [message, *views], api_name=f"{api}send")
-    retry.click(on_retry, [session_state, exam_state], views, api_name=f"{api}retry")
+    panel.accepted.append(retry.click(on_retry, [session_state, exam_state], views, api_name=f"{api}retry"))
     undoing = command("Wait for the undo to finish first.", Session.aundo)
     restarting = command("Wait for the restart to finish first.", Session.arestart)
     undo.click(undoing, [session_state, exam_state], views, api_name=f"{api}undo")

@@ -13,6 +13,7 @@ from .chat_panel import chat_panel, views_for
 from .chat_view import md_code, md_text
 from .context import AppContext
 from .tabs import TabParts
+from .voice_panel import voice_controls, voice_panel
 
 ALL_FIELDS = "all"
 
@@ -36,7 +37,9 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
 
     with gr.Column(visible=False, elem_id="conversation") as conversation:
         brief = gr.Markdown(elem_id="brief")
-        panel = chat_panel(session_state, exam_state, prefix="", finish=ctx.finish)
+        panel = chat_panel(session_state, exam_state, prefix="", finish=ctx.finish,
+                           keep_recording=ctx.practice.keep_recording, controls=voice_controls)
+        voice_panel(panel, session_state, exam_state)
         back = gr.Button("Choose another persona", elem_id="back", size="sm")
 
     exam.change(lambda value: value, exam, exam_state)

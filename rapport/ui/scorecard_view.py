@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 
 from evals.charts import criterion_label, key_icon_svg, radar_chart, trajectory_chart
+from evals.delivery import DeliveryReport, delivery_report
 from evals.grading import Graded
 from evals.scorecard import Scorecard
 from simulator.record import SessionRecord
@@ -46,9 +47,41 @@ def _transcript_html(session: SessionRecord) -> str:
         who = session.persona.short_name if turn.speaker is Speaker.PERSONA else "You"
         point = trust.get(index)
         note = f' <span class="turn-trust">trust {point.trust:.0f} ({point.trust_change:+.0f})</span>' if point else ""
+        if turn.delivery is not None and turn.delivery.words_per_minute:
+            note += f' <span class="turn-trust">🎙 {turn.delivery.words_per_minute:.0f} words/min</span>'
         items.append(f'<li id="{TURN_ID}{index}" class="turn {turn.speaker.value}"><span class="turn-n">{index}</span>'
                      f'<b>{escape(who)}:</b> {escape(turn.text)}{note}</li>')
     return f'<ol class="sc-transcript">{"".join(items)}</ol>'
+
+
+def _turn_links(turns: list[int]) -> str:
+    return ", ".join(f'<a href="#{TURN_ID}{t}">turn {t}</a>' for t in turns)
+
+
+def delivery_html(report: DeliveryReport | None) -> str:
+    """The delivery section of a voice session (empty for a typed one)."""
+    if report is None:
+        return ""
+    rate = f"{report.words_per_minute:.0f}" if report.words_per_minute else "–"
+    pause = f"{report.pause_before:.1f} s" if report.pause_before is not None else "–"
+    stats = [
+        ("Your pace", f"{rate} words/min (theirs: {report.persona_words_per_minute:.0f})"),
+        ("Turns at their pace", f"{report.pace_matched:.0%}"),
+        ("Pause before answering", f"{pause} (median)"),
+        ("Filler words", f"{report.fillers} ({report.fillers_per_100_words:.1f} per 100 words)"),
+        ("Your share of talk time", f"{report.talk_share:.0%}"),
+        ("Started before they finished", str(report.interruptions)),
+        ("Monotone turns", str(report.monotone_turns)),
+        ("Loudness variation", f"{report.loudness_spread_db:.1f} dB (median within a turn)"
+         if report.loudness_spread_db is not None else "–"),
+    ]
+    table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in stats)
+    findings = "".join(f"<li>{escape(text)}: {_turn_links(turns)}</li>" for text, turns in report.findings)
+    trend = "".join(f"<li>{escape(t)}</li>" for t in report.trend)
+    return (f'<div id="sc-delivery"><h3>Delivery <small>({report.spoken_turns} spoken turn(s))</small></h3>'
+            f'<table class="sc-delivery">{table}</table>'
+            + (f"<ul>{findings}</ul>" if findings else "")
+            + (f"<p><b>Across the session</b></p><ul>{trend}</ul>" if trend else "") + "</div>")
 
 
 def scorecard_html(session: SessionRecord, graded: Graded) -> str:
@@ -77,6 +110,7 @@ def scorecard_html(session: SessionRecord, graded: Graded) -> str:
         f'<h3>Offline coder</h3>{_criteria_html(offline)}</div></div>',
         '<h3>How the relationship moved</h3>',
         trajectory_chart(session.trajectory_points(), link_prefix=TURN_ID),
+        delivery_html(delivery_report(session.turns, session.persona)),
         f'<h3>Try instead</h3><ol class="sc-improvements">{improvements}</ol>' if improvements else "",
         "<h3>What they shared once you earned it</h3>"
         + ("<ul>" + "".join(f"<li>{key_icon_svg()} {escape(e)}</li>" for e in earned) + "</ul>" if earned
@@ -99,6 +133,14 @@ def scorecard_markdown(session: SessionRecord, graded: Graded) -> str:
     if card.improvements:
         lines += ["", "## Try instead"]
         lines += [f"- turn {i.turn}: “{i.original}” → “{i.better}” ({i.why})" for i in card.improvements]
+    report = delivery_report(session.turns, session.persona)
+    if report is not None:
+        lines += ["", "## Delivery", f"- pace {report.words_per_minute or 0:.0f} words/min (theirs "
+                  f"{report.persona_words_per_minute:.0f}); {report.pace_matched:.0%} of turns at their pace",
+                  f"- pause before answering {report.pause_before or 0:.1f} s; fillers {report.fillers}; "
+                  f"talk share {report.talk_share:.0%}; interruptions {report.interruptions}"]
+        lines += [f"- {text}: turns {', '.join(map(str, turns))}" for text, turns in report.findings]
+        lines += [f"- {t}" for t in report.trend]
     lines += ["", "## Transcript"]
     for index, turn in enumerate(session.turns):
         who = session.persona.short_name if turn.speaker is Speaker.PERSONA else "You"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from html import escape
 from pathlib import Path
@@ -17,6 +18,8 @@ from simulator.persona.loader import parse_persona_text
 from simulator.persona.cards import card_to_persona, export_card, read_card
 from simulator.persona.writer import persona_to_yaml, save_persona
 from simulator.session import Session
+from simulator.voice import Audio, speaker_for
+from simulator.voice.persona_voice import DEFAULT_VOICE
 
 from .auth import Role
 from .cards import persona_card_html
@@ -24,6 +27,7 @@ from .chat_panel import chat_panel, views_for
 from .chat_view import md_code, md_text
 from .context import AppContext, LibraryHolder
 from .tabs import TabParts
+from simulator.voice.sentences import speakable
 
 EDITOR_LABEL = "editor"
 # The editor checks on every keystroke, for every user at once: the largest bundled persona is 10 KB, and a
@@ -120,6 +124,10 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
                 overwrite = gr.Checkbox(label="Overwrite my saved persona with this id", elem_id="studio-overwrite")
                 save = gr.Button("Save to my personas", variant="primary", elem_id="studio-save")
             saved = gr.Markdown(elem_id="studio-saved")
+            with gr.Row():
+                hear = gr.Button("Hear this voice", size="sm", elem_id="studio-hear", scale=1)
+                heard = gr.Audio(label="The persona's voice (the `voice:` block)", interactive=False, autoplay=True,
+                                 elem_id="studio-voice", scale=3, buttons=[])
             with gr.Accordion("Try it", open=True):
                 with gr.Row():
                     level = gr.Radio([d.value for d in Difficulty], value="medium", label="Difficulty", scale=2)
@@ -177,7 +185,21 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
         path.write_bytes(export_card(spec, version, png))
         return str(path)
 
+    async def hear_voice(text: str):
+        """The opening line (or a speech example) in the voice the editor's `voice:` block sets."""
+        spec, problems = parse_persona_text(text, EDITOR_LABEL, limit=MAX_EDITOR_CHARS)[:2]
+        if spec is None:
+            raise gr.Error(f"The persona has {len(problems)} error(s); fix them first.")
+        line = speakable(spec.opening_line or next(iter(spec.personality.speech_examples), "") or spec.summary)
+        try:
+            chunks = await asyncio.to_thread(lambda: list(speaker_for().speak(line[:400], spec.voice or DEFAULT_VOICE)))
+        except RapportError as exc:
+            raise gr.Error(str(exc)) from None
+        audio = Audio.concat(chunks)
+        return (audio.sample_rate, (audio.samples * 32767).astype("int16"))
+
     load.click(load_persona_text, source, editor)
+    hear.click(hear_voice, editor, heard)
     card_upload.upload(import_card, card_upload, [editor, import_notes])
     export.click(export_editor, [editor, card_format, card_png], exported)
     editor.change(validation_report, editor, [report, card], trigger_mode="always_last", show_progress="hidden",

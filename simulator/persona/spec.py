@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from ..behaviours import Behaviour
 from ..unique import require_unique_ids
+from ..voice.persona_voice import PersonaVoice
 
 SCHEMA_VERSION = 1
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
@@ -198,6 +199,11 @@ class PersonaSpec(SpecModel):
         default=None,
         pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
         description="Id of the rubric that grades conversations with this persona (default: 'default').",
+    )
+    voice: PersonaVoice | None = Field(
+        default=None,
+        description="How this person sounds in voice practice: pitch (semitones), rate (1.0 = the voice's own pace) "
+        "and, for an online speech endpoint, a voice name. Without it the default voice is used.",
     )
     card_extensions: dict[str, Any] = Field(
         default_factory=dict,

@@ -25,11 +25,12 @@ from ..transcript import Speaker, Turn
 from .database import engine_for
 from .exports import SessionExport
 from .ids import check_learner_id, check_session_id
-from .tables import appraisals, memories, scorecards, sessions, turns
+from .tables import appraisals, memories, scorecards, sessions, turn_audio, turns
 
 log = logging.getLogger(__name__)
 DEFAULT_LEARNER = "local"
-_CHILDREN = (memories, scorecards, appraisals, turns)
+MAX_KEPT_AUDIO_BYTES = 8 * 1024 * 1024  # two minutes of 16 kHz 16-bit mono is 3.8 MB
+_CHILDREN = (memories, scorecards, appraisals, turn_audio, turns)
 
 
 class SessionNotFoundError(RapportError):
@@ -106,8 +107,9 @@ class SessionStore:
             mine = _owned(session.id, learner_id)
             db.execute(sa.delete(turns).where(turns.c.session_id.in_(mine), turns.c.idx >= index))
             db.execute(sa.delete(appraisals).where(appraisals.c.session_id.in_(mine), appraisals.c.turn_idx >= index))
+            # Kept recordings stay: a resumed session saves its turns again; undo and restart go through truncate.
             db.execute(turns.insert().values(session_id=session.id, idx=index, speaker=turn.speaker.value,
-                                             text=turn.text, at=turn.at))
+                                             text=turn.text, at=turn.at, delivery=_delivery(turn)))
             if appraisal is not None:
                 db.execute(appraisals.insert().values(session_id=session.id, turn_idx=index,
                                                       data=appraisal.model_dump(mode="json")))
@@ -120,6 +122,7 @@ class SessionStore:
             db.execute(sa.delete(turns).where(turns.c.session_id.in_(mine), turns.c.idx >= first_removed))
             db.execute(sa.delete(appraisals).where(appraisals.c.session_id.in_(mine),
                                                    appraisals.c.turn_idx >= first_removed))
+            db.execute(sa.delete(turn_audio).where(turn_audio.c.session_id.in_(mine), turn_audio.c.idx >= first_removed))
             db.execute(sessions.update().where(sessions.c.id.in_(mine)).values(
                 updated_at=_now(), ended_at=None, end_reason=None, end_detail=None))
 
@@ -256,7 +259,7 @@ class SessionStore:
                 db.execute(sessions.insert().values(**meta, persona=export.persona_spec.model_dump(mode="json")))
                 for index, turn in enumerate(export.turns):
                     db.execute(turns.insert().values(session_id=sid, idx=index, speaker=turn.speaker.value,
-                                                     text=turn.text, at=turn.at))
+                                                     text=turn.text, at=turn.at, delivery=_delivery(turn)))
                 for appraisal in export.trajectory:
                     db.execute(appraisals.insert().values(session_id=sid, turn_idx=appraisal.turn,
                                                           data=appraisal.model_dump(mode="json")))
@@ -280,6 +283,30 @@ class SessionStore:
             sid = self._row(db, session_id, learner_id)["id"]
             self._delete_rows(db, sid, learner_id)
         return sid
+
+    def keep_audio(self, session_id: str, index: int, wav: bytes, *, learner_id: str) -> None:
+        """Store the learner's recording of turn `index` (only ever called when they opted in to keeping audio),
+        and mark the turn's delivery `audio_kept` in the same transaction, so the turn says so only if it is."""
+        if len(wav) > MAX_KEPT_AUDIO_BYTES:
+            raise RapportError(f"a recording of {len(wav) // 1_000_000} MB is too large to keep")
+        with self.engine.begin() as db:
+            sid = self._row(db, session_id, learner_id)["id"]
+            mine = _owned(sid, learner_id)
+            found = db.execute(sa.select(turns.c.delivery).where(turns.c.session_id.in_(mine), turns.c.idx == index)).first()
+            if found is None:
+                raise SessionNotFoundError(f"session {sid} has no turn {index}")
+            db.execute(sa.delete(turn_audio).where(turn_audio.c.session_id.in_(mine), turn_audio.c.idx == index))
+            db.execute(turn_audio.insert().values(session_id=sid, idx=index, wav=wav, created_at=_now()))
+            if isinstance(found.delivery, dict):
+                db.execute(turns.update().where(turns.c.session_id.in_(mine), turns.c.idx == index)
+                           .values(delivery={**found.delivery, "audio_kept": True}))
+
+    def audio(self, session_id: str, index: int, *, learner_id: str) -> bytes | None:
+        """This learner's kept recording of turn `index`, or None when it was not kept."""
+        with self.engine.connect() as db:
+            sid = self._row(db, session_id, learner_id)["id"]
+            return db.execute(sa.select(turn_audio.c.wav).where(turn_audio.c.session_id.in_(_owned(sid, learner_id)),
+                                                                turn_audio.c.idx == index)).scalar()
 
     def scorecards(self, session_id: str, *, learner_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as db:
@@ -314,7 +341,11 @@ def _damaged(session_id: str, exc: ValidationError | ValueError) -> RapportError
 
 
 def _turn(row) -> Turn:
-    return Turn(speaker=Speaker(row["speaker"]), text=row["text"], at=_aware(row["at"]))
+    return Turn(speaker=Speaker(row["speaker"]), text=row["text"], at=_aware(row["at"]), delivery=row.get("delivery"))
+
+
+def _delivery(turn: Turn) -> dict[str, Any] | None:
+    return turn.delivery.model_dump(mode="json") if turn.delivery is not None else None
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -31,6 +31,17 @@ turns = sa.Table(
     sa.Column("speaker", sa.String(10), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True)),
+    sa.Column("delivery", sa.JSON),  # a voice.Delivery for a spoken turn; NULL for a typed one
+)
+
+# A learner's recording of a turn, kept only when they opted in (Delivery.audio_kept says so on the turn).
+turn_audio = sa.Table(
+    "turn_audio",
+    metadata,
+    sa.Column("session_id", sa.String(32), sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("wav", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 appraisals = sa.Table(

@@ -45,6 +45,9 @@ class MockServerConfig(BaseModel):
     fault: Fault | None = Field(default=None, description="Injected when the one-shot queue is empty.")
     fault_every: int = Field(default=1, ge=1, description="Inject `fault` into every n-th chat request.")
     log_level: str = "warning"
+    transcript: str | None = Field(
+        default=None, description="What /v1/audio/transcriptions hears in every upload; None: one word per 0.4 s "
+        "of voiced audio, like the fake listener.")
 
 
 @dataclass(frozen=True, slots=True)

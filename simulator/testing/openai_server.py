@@ -1,5 +1,9 @@
 """A local OpenAI-compatible chat server for tests and benchmarks, with fixed latency and fault injection.
 
+It also answers the audio routes of voice practice: `/v1/audio/transcriptions` hears one word per 0.4 s of voiced
+audio (or `config.transcript`), and `/v1/audio/speech` answers with a tone as long as the text would take to say,
+in a streamed WAV like OpenAI's (its length fields are 0xFFFFFFFF).
+
 In-process:  `with MockOpenAIServer(latency=0.2) as server: OpenAI(base_url=server.base_url, api_key="x")`
 As a process: `python -m simulator.testing.openai_server --port 0 --latency 0.2 --print-port`
 """
@@ -105,7 +109,7 @@ class MockOpenAIServer:
 
     @property
     def received(self) -> list[RecordedRequest]:
-        """A snapshot of every chat-completion request received, faulted ones included."""
+        """A snapshot of every chat-completion (and audio) request received, faulted ones included."""
         with self._lock:
             return list(self._received)
 
@@ -212,6 +216,8 @@ class MockOpenAIServer:
         raw = await _read_body(receive)
         if raw is None:
             return  # the client went away before sending its body
+        if route in (("POST", "/audio/transcriptions"), ("POST", "/audio/speech")):
+            return await self._audio(route[1], scope["path"], headers, raw, send)
         if route not in (("POST", "/chat/completions"), ("GET", "/models")):
             return await _send(send, 404, chat_wire.error_body(f"No route {route}", "invalid_request_error"))
         body: dict[str, Any] = {}
@@ -230,6 +236,74 @@ class MockOpenAIServer:
             return await self._chat(body, receive, send)
         model = {"id": self.config.model, "object": "model", "created": 0, "owned_by": "rapport-mock"}
         await _send(send, 200, json.dumps({"object": "list", "data": [model]}).encode())
+
+    async def _audio(self, route: str, path: str, headers: dict[str, str], raw: bytes, send: Any) -> None:
+        """Answer a transcription (multipart upload) or a speech request (JSON); recorded like chat requests,
+        with the uploaded file's size in place of its bytes."""
+        try:
+            body = json.loads(raw) if route == "/audio/speech" else _form_fields(headers.get("content-type", ""), raw)
+            if not isinstance(body, dict):
+                raise ValueError("the body is not an object")
+        except ValueError as error:
+            return await _send(send, 400, chat_wire.error_body(f"Bad request body: {error}", "invalid_request_error"))
+        upload = body.pop("file", None)
+        recorded = {**body, "file_bytes": len(upload)} if isinstance(upload, bytes) else body
+        with self._lock:
+            self._received.append(RecordedRequest(path, headers, recorded))
+        expected = self.config.api_key
+        if expected is not None and headers.get("authorization") != f"Bearer {expected}":
+            error = chat_wire.error_body("Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            return await _send(send, 401, error)
+        if self.config.latency:
+            await asyncio.sleep(self.config.latency)
+        if route == "/audio/speech":
+            return await self._speech(body, send)
+        return await self._transcription(body, upload, send)
+
+    async def _transcription(self, body: dict[str, Any], upload: Any, send: Any) -> None:
+        from simulator.voice.audio import AudioError, read_audio
+        from simulator.voice.fake import hear
+
+        if not isinstance(upload, bytes):
+            return await _send(send, 400, chat_wire.error_body("No file uploaded.", "invalid_request_error"))
+        try:
+            audio = await asyncio.to_thread(read_audio, upload, name=str(body.get("file_name") or "file"))
+        except AudioError as error:
+            return await _send(send, 400, chat_wire.error_body(str(error), "invalid_request_error"))
+        transcript = await asyncio.to_thread(hear, audio, self.config.transcript)
+        answer = body.get("response_format") or "json"
+        if answer == "text":
+            return await _send(send, 200, transcript.text.encode(), content_type="text/plain; charset=utf-8")
+        if answer != "verbose_json":
+            return await _send(send, 200, json.dumps({"text": transcript.text}).encode())
+        verbose: dict[str, Any] = {
+            "task": "transcribe", "language": "english", "duration": round(transcript.duration, 3),
+            "text": transcript.text,
+            "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": round(transcript.duration, 3),
+                          "text": transcript.text, "tokens": [], "temperature": 0.0, "avg_logprob": -0.1,
+                          "compression_ratio": 1.0, "no_speech_prob": 0.0}],
+        }
+        if "word" in (body.get("timestamp_granularities[]") or []):
+            verbose["words"] = [{"word": w.text, "start": w.start, "end": w.end} for w in transcript.words]
+        await _send(send, 200, json.dumps(verbose).encode())
+
+    async def _speech(self, body: dict[str, Any], send: Any) -> None:
+        from simulator.voice.fake import tone
+        from simulator.voice.persona_voice import PersonaVoice
+
+        text = body.get("input")
+        if not isinstance(text, str) or not text.strip():
+            return await _send(send, 400, chat_wire.error_body("'input' is required.", "invalid_request_error"))
+        if (body.get("response_format") or "mp3") not in ("wav", "pcm"):
+            message = "The mock server speaks only response_format 'wav' or 'pcm'."
+            return await _send(send, 400, chat_wire.error_body(message, "invalid_request_error"))
+        speed = body.get("speed", 1.0)
+        speed = min(1.5, max(0.6, float(speed))) if isinstance(speed, int | float) else 1.0
+        audio = tone(len(text.split()), PersonaVoice(rate=speed), rate=24_000)
+        pcm = (audio.samples * 32767.0).astype("<i2").tobytes()
+        if body.get("response_format") == "pcm":
+            return await _send(send, 200, pcm, content_type="audio/pcm")
+        await _send(send, 200, _streamed_wav_header(24_000) + pcm, content_type="audio/wav")
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
@@ -317,11 +391,47 @@ async def _read_body(receive: Any) -> bytes | None:
             return b"".join(chunks)
 
 
+def _form_fields(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body as {name: value}: text fields as str (repeated `name[]` fields as a list), the
+    uploaded file as bytes under its field name, and its file name under `<name>_name`."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise ValueError("expected multipart/form-data")
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + raw)
+    if not message.is_multipart():
+        raise ValueError("the multipart body has no parts")
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            fields[name], fields[f"{name}_name"] = payload, part.get_filename()
+        elif name.endswith("[]"):
+            fields.setdefault(name, []).append(payload.decode("utf-8", "replace"))
+        else:
+            fields[name] = payload.decode("utf-8", "replace")
+    return fields
+
+
+def _streamed_wav_header(rate: int) -> bytes:
+    """A 16-bit mono WAV header whose sizes say "unknown", as OpenAI's streamed speech has."""
+    import struct
+
+    unknown = struct.pack("<I", 0xFFFFFFFF)
+    return (b"RIFF" + unknown + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+            + b"data" + unknown)
+
+
 async def _send(
-    send: Any, status: int, payload: bytes, headers: dict[str, str] | None = None, cut_at: int | None = None
+    send: Any, status: int, payload: bytes, headers: dict[str, str] | None = None, cut_at: int | None = None,
+    content_type: str = "application/json",
 ) -> None:
-    """Send a JSON response; with cut_at, drop the connection after that many body bytes."""
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    """Send a response (JSON unless told); with cut_at, drop the connection after that many body bytes."""
+    raw_headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(payload)).encode())]
     raw_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     if cut_at is not None:
@@ -361,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", choices=[k.value for k in FaultKind], help="inject this fault")
     parser.add_argument("--fault-every", type=int, default=1, help="into every n-th chat request")
     parser.add_argument("--responder", help="module:function taking the request body, returning reply text")
+    parser.add_argument("--transcript", help="what /v1/audio/transcriptions hears (default: one word per 0.4 s)")
     parser.add_argument("--print-port", action="store_true", help="print the bound port on stdout first")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
@@ -368,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     config = MockServerConfig(
         host=args.host, port=args.port, latency=args.latency, spread_stream_latency=args.spread_stream_latency,
         api_key=args.api_key, model=args.model, fault=Fault(kind=args.fault) if args.fault else None,
-        fault_every=args.fault_every, log_level=args.log_level,
+        fault_every=args.fault_every, log_level=args.log_level, transcript=args.transcript,
     )
     responder = _load_responder(args.responder) if args.responder else None
     # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown; make that a clean exit 0.
