@@ -34,8 +34,10 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 # The offline voice reads text with Debian's espeak-ng, run as a separate program (it is GPL; see simulator/voice/offline.py).
+# Without it (no apt here) the app still runs; voice practice then says how to install espeak-ng.
 voice:
-	@command -v espeak-ng >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng; }
+	@command -v espeak-ng >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng; } \
+		|| echo "espeak-ng could not be installed: install it with your package manager for the offline voice"
 
 # The store tests also run on a real PostgreSQL when one can be started (they skip, saying why, otherwise).
 postgres:

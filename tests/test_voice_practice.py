@@ -60,7 +60,7 @@ def test_a_spoken_turn_is_measured_for_pace_pauses_fillers_loudness_and_pitch():
 
 
 def test_fillers_are_counted_as_whole_words_only():
-    assert count_fillers("Umbrella, uh, I mean the umpire kind of ermine") == ["uh", "i mean", "kind of"]
+    assert count_fillers("Umbrella, uh, I mean the umpire, what kind of ermine") == ["uh", "i mean"]
 
 
 def _spoken(rate: float, *, fillers: int = 0, interrupted: bool = False, pause: float = 0.8) -> Delivery:
@@ -272,3 +272,32 @@ def test_one_voice_follows_the_replies_in_order_and_stops_where_the_learner_inte
     assert second_voice == [] and [c["serial"] for c in clips if c.get("done")] == [1, 2]
     assert [c["n"] for c in clips if "src" in c] == [1, 2, 3, 4]
     assert [c for c in hushed if "src" in c] == [] and hushed[-1]["done"] and hushed[-1]["serial"] == 3
+
+
+def test_a_kept_recording_is_written_back_to_a_wav_from_the_command_line(tmp_path, library):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RAPPORT_HOME": str(tmp_path)}
+    store = SessionStore(f"sqlite:///{tmp_path / 'rapport.db'}")
+    session = Session(library.get("upset-parent"), ScriptedChatModel(respond=lambda m: "Go on."))
+    store.record(session, "local")
+    list(session.send_sync("I hear you.", delivery=_spoken(150.0)))
+    wav = Audio(voiced(1.0), RATE).to_wav()
+    store.keep_audio(session.id, 1, wav, learner_id="local")
+    dispose_all()
+
+    def rapport(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "rapport.cli", *args], capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    shown = rapport("sessions", "show", session.id)
+    assert "spoken, 150 words/min, recording kept" in shown.stdout, shown.stderr
+    written = rapport("sessions", "recording", session.id, "1", "-o", str(tmp_path / "turn1.wav"))
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "turn1.wav").read_bytes() == wav
+    missing = rapport("sessions", "recording", session.id, "3", "-o", str(tmp_path / "turn3.wav"))
+    assert missing.returncode != 0 and "has no kept recording" in missing.stderr
+    other = rapport("sessions", "recording", session.id, "1", "-o", str(tmp_path / "x.wav"), "--learner", "ben")
+    assert other.returncode != 0 and not (tmp_path / "x.wav").exists()

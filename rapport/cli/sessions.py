@@ -9,7 +9,8 @@ from rich.table import Table
 
 from .root import app, err, out, table_console
 
-sessions_app = typer.Typer(help="Stored practice sessions: list, show, export, import, delete.", no_args_is_help=True)
+sessions_app = typer.Typer(help="Stored practice sessions: list, show, export, import, delete, and kept recordings.",
+                           no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 
 
@@ -65,6 +66,8 @@ def show(
     learner: str | None = typer.Option(None, help=LEARNER_HELP),
 ) -> None:
     """Print a session: the transcript, how trust moved, and its scores."""
+    from rich.markup import escape
+
     exported = _store().export(session_id, learner_id=_learner(learner))
     meta = exported.session
     out.print(f"[bold]{exported.persona_spec.name}[/] — {meta.difficulty.value} — started {meta.started_at:%Y-%m-%d %H:%M}"
@@ -73,7 +76,10 @@ def show(
     for index, turn in enumerate(exported.turns):
         who = exported.persona_spec.name if turn.speaker.value == "persona" else "You"
         suffix = f"  [dim](trust {trust[index]:.0f})[/]" if index in trust else ""
-        out.print(f"[bold]{who}:[/] {turn.text}" + suffix, highlight=False)
+        if turn.delivery is not None:
+            kept = ", recording kept" if turn.delivery.audio_kept else ""
+            suffix += f"  [dim](spoken, {turn.delivery.words_per_minute or 0:.0f} words/min{kept})[/]"
+        out.print(f"[dim]{index:>3}[/] [bold]{who}:[/] {escape(turn.text)}" + suffix, highlight=False)
     for card in exported.scorecards:
         scores = ", ".join(f"{k} {v['score']:.1f}" for k, v in card.data["criteria"].items())
         out.print(f"\n[bold]Scorecard ({card.source})[/]: overall {card.data['overall']:.1f} — {scores}")
@@ -95,6 +101,27 @@ def export(
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RapportError(f"cannot write {output}: {exc.strerror or exc}") from None
+    err.print(f"wrote {output}")
+
+
+@sessions_app.command("recording")
+def recording(
+    session_id: str = typer.Argument(...),
+    turn: int = typer.Argument(..., help="The turn's number, as `rapport sessions show` numbers them."),
+    output: Path = typer.Option(..., "-o", "--output", help="The WAV file to write."),
+    learner: str | None = typer.Option(None, help=LEARNER_HELP),
+) -> None:
+    """Write a spoken turn's recording to a WAV file (kept only when the learner ticked Keep my recordings)."""
+    from simulator.errors import RapportError
+
+    wav = _store().audio(session_id, turn, learner_id=_learner(learner))
+    if wav is None:
+        raise RapportError(f"turn {turn} of session {session_id} has no kept recording")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(wav)
     except OSError as exc:
         raise RapportError(f"cannot write {output}: {exc.strerror or exc}") from None
     err.print(f"wrote {output}")

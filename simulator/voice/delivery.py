@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .audio import Audio
 
-# Spoken fillers. "like" and "you know" only count where they carry no meaning, which a word list cannot tell;
-# only the unambiguous hesitations and the clearly empty phrases are counted.
+# Spoken fillers. "like", "kind of" and "sort of" often carry meaning ("what kind of help"), which a word list
+# cannot tell, so only the hesitations and two phrases that are nearly always empty in speech are counted.
 FILLER_WORDS = frozenset({"um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "mm"})
-FILLER_PHRASES = ("you know", "i mean", "sort of", "kind of")
+FILLER_PHRASES = ("you know", "i mean")
 _WORD = re.compile(r"[a-z']+")
 FRAME_SECONDS = 0.04
 MIN_PITCH_HZ, MAX_PITCH_HZ = 70.0, 400.0
