@@ -301,3 +301,25 @@ def test_a_kept_recording_is_written_back_to_a_wav_from_the_command_line(tmp_pat
     assert missing.returncode != 0 and "has no kept recording" in missing.stderr
     other = rapport("sessions", "recording", session.id, "1", "-o", str(tmp_path / "x.wav"), "--learner", "ben")
     assert other.returncode != 0 and not (tmp_path / "x.wav").exists()
+
+
+def test_a_file_posing_as_a_playlist_is_refused_before_anything_it_names_is_opened(tmp_path):
+    from simulator.voice.audio import AudioError, read_audio
+
+    target = VOICE_DATA / "hard-for-you.wav"
+    posers = {
+        "concat.wav": f"ffconcat version 1.0\nfile '{target}'\n",  # would read a local file
+        "stream.webm": "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 0.0.0.0\nt=0 0\nm=audio 18800 RTP/AVP 0\n",  # ports
+        "list.ogg": f"#EXTM3U\n#EXTINF:1,\nfile://{target}\n",
+    }
+    for name, text in posers.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(AudioError, match="not a recording this app can read"):
+            read_audio(tmp_path / name)
+    junk = bytearray(target.read_bytes())  # a WAV whose first chunk claims more bytes than the file has
+    junk[12:20] = b"JUNK" + (0xFFFFFFF0).to_bytes(4, "little")
+    (tmp_path / "junk.wav").write_bytes(bytes(junk))
+    with pytest.raises(AudioError):
+        read_audio(tmp_path / "junk.wav")
+    with pytest.raises(ValueError):  # a plugin listener's impossible timings never reach the store
+        Word(text="x", start=0.0, end=float("inf"))

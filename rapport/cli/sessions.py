@@ -109,7 +109,7 @@ def export(
 @sessions_app.command("recording")
 def recording(
     session_id: str = typer.Argument(...),
-    turn: int = typer.Argument(..., help="The turn's number, as `rapport sessions show` numbers them."),
+    turn: int = typer.Argument(..., min=0, max=100_000, help="The turn's number, as `rapport sessions show` numbers them."),
     output: Path = typer.Option(..., "-o", "--output", help="The WAV file to write."),
     learner: str | None = typer.Option(None, help=LEARNER_HELP),
 ) -> None:

@@ -295,11 +295,12 @@ class SessionStore:
             found = db.execute(sa.select(turns.c.delivery).where(turns.c.session_id.in_(mine), turns.c.idx == index)).first()
             if found is None:
                 raise SessionNotFoundError(f"session {sid} has no turn {index}")
+            if not isinstance(found.delivery, dict):
+                raise RapportError(f"turn {index} of session {sid} was not spoken: it has no recording to keep")
             db.execute(sa.delete(turn_audio).where(turn_audio.c.session_id.in_(mine), turn_audio.c.idx == index))
             db.execute(turn_audio.insert().values(session_id=sid, idx=index, wav=wav, created_at=_now()))
-            if isinstance(found.delivery, dict):
-                db.execute(turns.update().where(turns.c.session_id.in_(mine), turns.c.idx == index)
-                           .values(delivery={**found.delivery, "audio_kept": True}))
+            db.execute(turns.update().where(turns.c.session_id.in_(mine), turns.c.idx == index)
+                       .values(delivery={**found.delivery, "audio_kept": True}))
 
     def audio(self, session_id: str, index: int, *, learner_id: str) -> bytes | None:
         """This learner's kept recording of turn `index`, or None when it was not kept."""

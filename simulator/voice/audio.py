@@ -88,13 +88,38 @@ def read_audio(source: Path | bytes, *, name: str | None = None) -> Audio:
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         try:
             return _read_wav(data, label)
-        except (wave.Error, EOFError, ValueError):
+        except (wave.Error, EOFError, ValueError, RuntimeError):  # RuntimeError: a chunk longer than the file
             pass  # float or extensible WAV: PyAV reads those
     return _read_with_av(data, label)
 
 
-def _too_long(seconds: float, label: str) -> AudioError:
-    return AudioError(f"{label}: {seconds:.0f} s of audio is more than the {MAX_SECONDS:.0f} s allowed for one turn")
+# The containers a browser or a recorder produces, told apart by their first bytes. PyAV is told which one it
+# is reading and never left to guess: guessing lets a small text file pose as a playlist (concat, HLS, SDP)
+# that opens local files or network ports.
+READABLE = "WAV, WebM, Ogg, MP3, MP4/M4A or FLAC"
+
+
+def container_format(data: bytes) -> str | None:
+    """The FFmpeg demuxer for `data`, or None when it is not one of the READABLE containers."""
+    if data[:4] in (b"RIFF", b"RF64") and data[8:12] == b"WAVE":
+        return "wav"
+    if data[:4] == b"OggS":
+        return "ogg"
+    if data[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"  # WebM too
+    if data[4:8] == b"ftyp":
+        return "mp4"
+    if data[:4] == b"fLaC":
+        return "flac"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3"
+    return None
+
+
+def _too_long(seconds: float, label: str, *, at_least: bool = False) -> AudioError:
+    length = f"more than {MAX_SECONDS:.0f} s of audio" if at_least else f"{seconds:.0f} s of audio"
+    return AudioError(f"{label}: {length} is more than the {MAX_SECONDS:.0f} s allowed for one turn"
+                      if not at_least else f"{label}: {length}; one turn may be at most {MAX_SECONDS:.0f} s")
 
 
 # Data sizes written by encoders that send a WAV before they know its length (OpenAI's and other speech
@@ -151,8 +176,11 @@ def _read_with_av(data: bytes, label: str) -> Audio:
         import av
     except ImportError:
         raise AudioError(f"{label}: not a PCM WAV file (install the voice extra to read other formats)") from None
+    form = container_format(data)
+    if form is None:
+        raise AudioError(f"{label}: not a recording this app can read ({READABLE})")
     try:
-        with av.open(io.BytesIO(data), metadata_errors="ignore") as container:
+        with av.open(io.BytesIO(data), format=form, metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise AudioError(f"{label}: has no audio stream")
             stream = container.streams.audio[0]
@@ -164,7 +192,7 @@ def _read_with_av(data: bytes, label: str) -> Audio:
                     chunk = out.to_ndarray().reshape(-1)
                     total += len(chunk)
                     if total > MAX_SECONDS * LISTEN_RATE:
-                        raise _too_long(total / LISTEN_RATE, label)
+                        raise _too_long(total / LISTEN_RATE, label, at_least=True)
                     parts.append(chunk)
             for out in resampler.resample(None):
                 parts.append(out.to_ndarray().reshape(-1))

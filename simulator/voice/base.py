@@ -33,8 +33,8 @@ class Word(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     text: str
-    start: float = Field(ge=0)
-    end: float = Field(ge=0)
+    start: float = Field(ge=0, le=3600, allow_inf_nan=False)
+    end: float = Field(ge=0, le=3600, allow_inf_nan=False)
     probability: float = Field(1.0, ge=0, le=1)
 
 
@@ -45,7 +45,7 @@ class Transcript(BaseModel):
 
     text: str
     words: list[Word] = Field(default_factory=list)
-    duration: float = Field(ge=0, description="Seconds of audio listened to.")
+    duration: float = Field(ge=0, le=3600, allow_inf_nan=False, description="Seconds of audio listened to.")
     language: str | None = None
 
 

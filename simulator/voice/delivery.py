@@ -29,17 +29,17 @@ class Delivery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     spoken: bool = Field(True, description="Said aloud (recorded or synthesised), not typed.")
-    duration: float = Field(ge=0, description="Seconds of speech, first word to last.")
-    words: int = Field(ge=0)
-    words_per_minute: float | None = Field(None, ge=0)
-    pause_before: float | None = Field(None, ge=0, description="Seconds between the other's turn ending and speech.")
-    fillers: int = Field(0, ge=0)
+    duration: float = Field(ge=0, le=3600, allow_inf_nan=False, description="Seconds of speech, first word to last.")
+    words: int = Field(ge=0, le=100_000)
+    words_per_minute: float | None = Field(None, ge=0, le=10_000, allow_inf_nan=False)
+    pause_before: float | None = Field(None, ge=0, le=3600, allow_inf_nan=False, description="Seconds between the other's turn ending and speech.")
+    fillers: int = Field(0, ge=0, le=100_000)
     filler_words: list[str] = Field(default_factory=list, max_length=50)
-    longest_pause: float = Field(0.0, ge=0, description="Longest silence between two words, seconds.")
-    loudness_db: float | None = Field(None, description="Mean loudness of voiced frames (dBFS).")
-    loudness_spread_db: float | None = Field(None, ge=0, description="Standard deviation of voiced loudness.")
-    pitch_hz: float | None = Field(None, ge=0, description="Median fundamental frequency of voiced frames.")
-    pitch_spread_semitones: float | None = Field(None, ge=0, description="Spread of pitch; low means monotone.")
+    longest_pause: float = Field(0.0, ge=0, le=3600, allow_inf_nan=False, description="Longest silence between two words, seconds.")
+    loudness_db: float | None = Field(None, ge=-400, le=100, allow_inf_nan=False, description="Mean loudness of voiced frames (dBFS).")
+    loudness_spread_db: float | None = Field(None, ge=0, le=400, allow_inf_nan=False, description="Standard deviation of voiced loudness.")
+    pitch_hz: float | None = Field(None, ge=0, le=10_000, allow_inf_nan=False, description="Median fundamental frequency of voiced frames.")
+    pitch_spread_semitones: float | None = Field(None, ge=0, le=200, allow_inf_nan=False, description="Spread of pitch; low means monotone.")
     interrupted: bool = Field(False, description="Started while the other was still speaking.")
     audio_kept: bool = Field(False, description="The recording is stored with the session (the learner opted in).")
 
@@ -72,10 +72,11 @@ def measure(transcript, audio: Audio | None = None, *, gap_before: float | None 
         longest = max([0.0, *gaps])
     else:
         start, end, longest = 0.0, transcript.duration, 0.0
-    duration = max(0.0, end - start)
-    count = len(words) or len(_WORD.findall(transcript.text.lower()))
-    rate = count / duration * 60.0 if duration >= 0.5 and count else None
-    pause = None if interrupted else (max(0.0, gap_before or 0.0) + start if (words or gap_before is not None) else None)
+    duration = min(max(0.0, end - start), 3600.0)
+    count = min(len(words) or len(_WORD.findall(transcript.text.lower())), 100_000)
+    rate = min(count / duration * 60.0, 9_999.0) if duration >= 0.5 and count else None
+    pause = None if interrupted else (min(max(0.0, gap_before or 0.0) + start, 3600.0)
+                                      if (words or gap_before is not None) else None)
     loudness = pitch = None
     if audio is not None and len(audio.samples):
         audio = audio.resampled(16_000)
