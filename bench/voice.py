@@ -8,12 +8,13 @@ docs/benchmarks.md (its notes are in bench/notes.md). The recordings are tests/d
 
 from __future__ import annotations
 
-import re
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+
+from simulator.voice.accuracy import edit_distance, words
 
 from .results import Result, machine, merge, result, write
 
@@ -43,20 +44,6 @@ REPLIES = [  # persona-like replies for time to first audio: one to four sentenc
     "I found his old letters last night. I read them all, twice.",
     "I don't want to be a burden, that's all.",
 ]
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("’", "'")).split()
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    """Word-level Levenshtein distance (substitutions, insertions, deletions)."""
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        diagonal, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
-    return row[len(b)]
 
 
 def recordings():  # noqa: ANN201

@@ -26,11 +26,15 @@ LEARNER_TURNS = [
 ]
 
 
+def start(page, url: str, persona_id: str) -> None:
+    page.goto(url)
+    page.click(f"#start-{persona_id}")
+    page.wait_for_selector("#message textarea")
+
+
 def main(images: Path = REPO / "docs" / "images") -> None:
     with served(build_app()) as url, browser_page({"width": 1200, "height": 900}) as page:
-        page.goto(url)
-        page.click("#start-diabetes-newly-diagnosed")
-        page.wait_for_selector("#message textarea")
+        start(page, url, "diabetes-newly-diagnosed")
         for text in LEARNER_TURNS:
             page.fill("#message textarea", text)
             page.keyboard.press("Enter")
@@ -47,16 +51,12 @@ def voice(images: Path = REPO / "docs" / "images") -> None:
     """A spoken turn with a fake microphone (a shipped test recording), the reply spoken, then Delivery."""
     import time
 
-    from tests.browser_support import chromium_with
+    from tests.browser_support import chromium_with, fake_microphone
 
     wav = REPO / "tests" / "data" / "voice" / "fake-microphone-48k.wav"
-    flags = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-             f"--use-file-for-fake-audio-capture={wav}%noloop", "--autoplay-policy=no-user-gesture-required"]
-    with served(build_app()) as url, chromium_with(*flags) as page:
+    with served(build_app()) as url, chromium_with(*fake_microphone(wav)) as page:
         page.set_viewport_size({"width": 1200, "height": 900})
-        page.goto(url)
-        page.click("#start-upset-parent")
-        page.wait_for_selector("#message textarea")
+        start(page, url, "upset-parent")
         page.click("#voice-mode input")
         page.wait_for_function("document.querySelector('#voice-status').innerText.includes('ready')", timeout=30_000)
         page.click("#voice-mic button.record-button")

@@ -383,14 +383,14 @@ class Session:
             # An echoed prompt is never the persona's words: nothing of it is kept, and its end marker ends nothing.
             persona_left = marker is Marker.TRAILING and not echoed
             text = "" if echoed else clean_reply(raw.replace(END_MARKER, " "), labels)
-            if text and not character_breaks(text, self._last_learner_text()):
+            if text and not character_breaks(text, self.last_learner_text()):
                 break
             if echoed:  # cleared from the screen even after the last attempt, before the fallback is committed
                 yield Reset("the reply repeated its instructions")
             elif attempt == 0:
                 yield Reset("the reply was empty or out of character")
             messages = messages + [SystemMessage(_stay_in_character(self.persona))]
-        text = drop_breaking_sentences(text, self._last_learner_text()) or _fallback_reply(self.persona)
+        text = drop_breaking_sentences(text, self.last_learner_text()) or _fallback_reply(self.persona)
         if cue and not text.startswith("*"):
             text = f"{cue} {text}"
         ending = None
@@ -415,7 +415,8 @@ class Session:
         """The names a reply may wrongly start with or run into (its own, and the learner's label)."""
         return [self.persona.name, self.persona.short_name, self.persona.scenario.learner_label]
 
-    def _last_learner_text(self) -> str:
+    def last_learner_text(self) -> str:
+        """The learner's latest message (what the next reply answers), or "" before the first."""
         return next((t.text for t in reversed(self.turns) if t.speaker is Speaker.LEARNER), "")
 
     async def _stream(self, messages: list[BaseMessage], max_tokens: int) -> AsyncIterator[ReplyEvent]:

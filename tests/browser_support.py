@@ -77,6 +77,13 @@ def _shared_browser():
     return _browser
 
 
+def fake_microphone(wav: Path) -> list[str]:
+    """Chromium flags for a microphone that plays `wav` once per recording, granted without asking, and for
+    audio that plays without a click first."""
+    return ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}%noloop", "--autoplay-policy=no-user-gesture-required"]
+
+
 @contextmanager
 def chromium_with(*flags: str):
     """A chromium of its own, started with extra flags (a fake microphone, say); yields a fresh page in it."""

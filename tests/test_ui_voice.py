@@ -12,7 +12,7 @@ import pytest
 from simulator.config import ModelSpec
 from simulator.models import ScriptedChatModel
 
-from .browser_support import chromium_with, screenshot, served
+from .browser_support import chromium_with, fake_microphone, screenshot, served
 
 MICROPHONE_WAV = Path(__file__).resolve().parent / "data" / "voice" / "fake-microphone-48k.wav"
 HEARD = "this matter"  # "Hello, I can hear this matters to you." as Whisper base hears espeak-ng say it
@@ -54,10 +54,7 @@ def heard_times(page, times: int) -> None:
 
 def test_speak_a_turn_hear_the_reply_aloud_and_get_a_delivery_section(voice_app):
     url, home = voice_app
-    fake_microphone = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                       f"--use-file-for-fake-audio-capture={MICROPHONE_WAV}%noloop",
-                       "--autoplay-policy=no-user-gesture-required"]
-    with chromium_with(*fake_microphone) as page:
+    with chromium_with(*fake_microphone(MICROPHONE_WAV)) as page:
         assert "Microphone ready" in open_voice(page, url)
         assert not page.is_checked("#voice-keep input")  # recordings are not kept unless the learner asks
         speak(page)

@@ -25,25 +25,14 @@ from simulator.config import ModelSpec
 from simulator.errors import ConfigError, ModelError
 from simulator.testing.openai_server import MockOpenAIServer
 from simulator.voice import Audio, PersonaVoice, listener_for, speaker_for
+from simulator.voice.accuracy import edit_distance
+from simulator.voice.accuracy import words as words_of
 from simulator.voice.audio import AudioError, read_audio
 from simulator.voice.fake import FakeListener, FakeSpeaker, tone
 
 DATA = Path(__file__).parent / "data" / "voice"
 REFERENCE = YAML(typ="safe").load((DATA / "transcripts.yaml").read_text(encoding="utf-8"))
 FILLERS = {"um", "umm", "uh", "uhh", "er", "erm", "hmm"}
-
-
-def words_of(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("’", "'")).split()
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        diagonal, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
-    return row[len(b)]
 
 
 def fundamental(audio: Audio) -> float:

@@ -282,14 +282,14 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
                 before = len(session.turns)
                 async for update in answer(session, session.send(text, delivery=delivery), exam, box, sending=text):
                     yield update
-                    await keep(session, text, before)
+                await keep(session, text, before)
         finally:
             box.replying = False
         async for update in settle(session, exam, box, request):
             yield update
 
     async def keep(session: Session, text: str, index: int) -> None:
-        """Once the spoken turn is committed, its recording too (if the learner keeps them); once only."""
+        """After its reply, a spoken turn's recording (if the learner keeps them), when the turn was committed."""
         recording = getattr(text, "recording", None)
         if recording is None or keep_recording is None or len(session.turns) <= index:
             return

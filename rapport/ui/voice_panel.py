@@ -23,9 +23,8 @@ import gradio as gr
 
 from simulator.errors import RapportError
 from simulator.session import Session
-from simulator.transcript import Speaker
 from simulator.voice import listener_for, speaker_for
-from simulator.voice.audio import read_audio
+from simulator.voice.audio import LISTEN_RATE, read_audio
 from simulator.voice.delivery import measure
 from simulator.voice.persona_voice import DEFAULT_VOICE
 from simulator.voice.follow import ReplyVoice
@@ -38,10 +37,6 @@ _MESSAGE_IDS = itertools.count(1)  # one count for the server: a page that opens
 MAX_IDLE = 120.0  # ... and at most, whatever is queued (a message stuck behind a failed reply)
 POLL = 0.05
 NOT_HEARD = "I didn't catch any words in that recording. Try again, a little closer to the microphone."
-
-
-def _last_learner_text(session: Session) -> str:
-    return next((t.text for t in reversed(session.turns) if t.speaker is Speaker.LEARNER), "")
 
 
 def _timing(value: str | None) -> tuple[float | None, bool]:
@@ -120,7 +115,8 @@ def voice_panel(panel: ChatPanel, session_state: gr.State, exam_state: gr.State)
         if interrupted:  # the learner spoke over the reply: the rest of it is not spoken
             box.hushed = box.reply_serial
         try:
-            audio = await asyncio.to_thread(read_audio, Path(path), name="your recording")
+            # Once, to what the listener hears: measuring and keeping the recording use the same samples.
+            audio = await asyncio.to_thread(lambda: read_audio(Path(path), name="your recording").resampled(LISTEN_RATE))
             listener = await asyncio.to_thread(listener_for)  # the first use loads Whisper: not on the loop
             transcript = await asyncio.to_thread(listener.listen, audio)
         except RapportError as exc:
@@ -130,7 +126,7 @@ def voice_panel(panel: ChatPanel, session_state: gr.State, exam_state: gr.State)
         if (answer := refused()) is not None:  # an undo, restart or end began while it was being heard
             return answer
         delivery = measure(transcript, audio, gap_before=gap, interrupted=interrupted)
-        recording = audio.resampled(16_000).to_wav() if keeping else None  # 16 kHz: 2 minutes in 3.8 MB
+        recording = audio.to_wav() if keeping else None  # 16 kHz: 2 minutes in 3.8 MB
         box.queued.append(SpokenText.of(transcript.text.strip(), delivery, recording))
         box.speak_from = box.reply_serial + len(box.queued)
         return (None, "", "", *views_for(session, exam, status=replying_status(session, box),
@@ -189,7 +185,7 @@ def voice_panel(panel: ChatPanel, session_state: gr.State, exam_state: gr.State)
                 await asyncio.sleep(POLL)
                 continue
             if reply is None:
-                reply = ReplyVoice(session.speaker_labels(), _last_learner_text(session))
+                reply = ReplyVoice(session.speaker_labels(), session.last_learner_text())
                 resets = box.reply_resets if serial == box.reply_serial else 0
             finished = serial < box.reply_serial or box.shown is None  # `answer` clears `shown` when done
             if finished:

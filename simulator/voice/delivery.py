@@ -11,7 +11,7 @@ import re
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from .audio import Audio
+from .audio import LISTEN_RATE, Audio
 
 # Spoken fillers. "like", "kind of" and "sort of" often carry meaning ("what kind of help"), which a word list
 # cannot tell, so only the hesitations and two phrases that are nearly always empty in speech are counted.
@@ -79,7 +79,7 @@ def measure(transcript, audio: Audio | None = None, *, gap_before: float | None 
                                       if (words or gap_before is not None) else None)
     loudness = pitch = None
     if audio is not None and len(audio.samples):
-        audio = audio.resampled(16_000)
+        audio = audio.resampled(LISTEN_RATE)
         segment = _slice(audio, start, end if words else audio.duration)
         loudness = _loudness(segment)
         pitch = _pitch(segment)
@@ -120,7 +120,7 @@ def _voiced(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return db, db > max(db.max() - 30.0, -60.0) if len(db) else np.zeros(0, bool)
 
 
-def _loudness(samples: np.ndarray, rate: int = 16_000) -> tuple[float, float] | None:
+def _loudness(samples: np.ndarray, rate: int = LISTEN_RATE) -> tuple[float, float] | None:
     frames = _frames(samples, max(1, int(FRAME_SECONDS * rate)))
     if len(frames) < 5:
         return None
@@ -130,7 +130,7 @@ def _loudness(samples: np.ndarray, rate: int = 16_000) -> tuple[float, float] | 
     return float(db[voiced].mean()), float(db[voiced].std())
 
 
-def _pitch(samples: np.ndarray, rate: int = 16_000) -> tuple[float, float] | None:
+def _pitch(samples: np.ndarray, rate: int = LISTEN_RATE) -> tuple[float, float] | None:
     """Median f0 and its spread in semitones, by normalised autocorrelation on voiced frames."""
     size = int(FRAME_SECONDS * rate)
     frames = _frames(samples, size)

@@ -12,17 +12,13 @@ import re
 
 from ..fidelity import character_breaks, clean_reply
 from ..prompts import END_MARKER
-from .sentences import MAX_SPEAK_CHARS, speakable
-
-# A sentence ends at . ! ? or an ellipsis (after closing quotes or brackets) followed by whitespace.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+from .sentences import MAX_SPEAK_CHARS, sentence_ends, speakable, split_sentences
 
 
-def finished_sentences(text: str, complete: bool) -> list[str]:
-    """The sentences of `text` that are finished: those followed by whitespace, and the last one when `complete`."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
-    used = len(text) if complete else (ends[-1] if ends else 0)
-    return [p.strip() for p in _SENTENCE_END.split(text[:used]) if p.strip()]
+def finished_part(text: str) -> str:
+    """`text` up to the end of its last finished sentence: one that more text (a space at least) follows."""
+    ends = [end for end in sentence_ends(text) if end < len(text)]
+    return text[: ends[-1]] if ends else ""
 
 
 class ReplyVoice:
@@ -42,14 +38,13 @@ class ReplyVoice:
         if self.stopped and not complete:
             return []
         text = text[:MAX_SPEAK_CHARS].replace(END_MARKER, " ")
-        if not complete:  # only what is finished: up to the last sentence end followed by a space
-            ends = [m.end() for m in _SENTENCE_END.finditer(text)]
-            text = text[: ends[-1]] if ends else ""
+        if not complete:  # only what is finished
+            text = finished_part(text)
             if text.count("*") % 2:  # a stage direction still streaming: wait for its end
                 text = text[: text.rfind("*")]
             if any(re.search(rf"\s{re.escape(label)}:", text) for label in self.labels):
                 self.stopped = True  # another speaker starts: nothing after the label is this persona's
-        sentences = finished_sentences(speakable(clean_reply(text, self.labels)), True)
+        sentences = split_sentences(speakable(clean_reply(text, self.labels)))
         new = sentences[self.spoken:]
         first = self.spoken == 0
         self.spoken = max(self.spoken, len(sentences))

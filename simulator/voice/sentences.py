@@ -35,21 +35,27 @@ def speakable(text: str) -> str:
     return " ".join(text.split())
 
 
+def sentence_ends(text: str) -> list[int]:
+    """Where each sentence of `text` ends (after its closing quotes), titles such as "Dr." not counting."""
+    ends, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if _ABBREVIATION.search(text[start:match.end()].strip()):
+            continue  # keep reading: the sentence goes on after the title
+        ends.append(match.end())
+        start = match.end()
+    return ends
+
+
+def split_sentences(text: str) -> list[str]:
+    """`text` cut at `sentence_ends`; an unfinished last sentence is kept as it is."""
+    bounds = [0, *sentence_ends(text), len(text)]
+    return [piece for a, b in zip(bounds, bounds[1:], strict=False) if (piece := text[a:b].strip())]
+
+
 def sentences(text: str) -> list[str]:
     """`text` (already `speakable`) as the chunks to synthesise in order: whole sentences, each of at least
     MIN_CHUNK_WORDS words where the text allows, none much longer than MAX_CHUNK_CHARS."""
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        piece = text[start:match.end()].strip()
-        if _ABBREVIATION.search(piece):
-            continue  # keep reading: the sentence goes on after the title
-        if piece:
-            pieces.append(piece)
-        start = match.end()
-    if text[start:].strip():
-        pieces.append(text[start:].strip())
-
+    pieces = split_sentences(text)
     chunks: list[str] = []
     pending = ""
     for piece in pieces:
