@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   - create .venv, install Rapport (with offline voice), serve the app on http://127.0.0.1:7860
+#   (make serve-cluster - the same, scaled out: two app processes sharing PostgreSQL and a Chroma server)
 #   make test  - the same set-up plus test tools (and Debian's chromium for browser tests), then pytest
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # llama.cpp is compiled once by pip (about 10 minutes on 2 cores) and cached as a wheel afterwards.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: run test setup setup-dev browser voice postgres bench clean
+.PHONY: run serve-cluster test setup setup-dev browser voice postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,10 +47,14 @@ postgres:
 run: setup voice
 	$(BIN)/python app.py
 
+# Scaled out on this machine (docs/deploy.md): PostgreSQL, a Chroma server and two app processes on 7861 and 7862.
+serve-cluster: setup voice
+	BIN=$(BIN) ./scripts/serve_cluster.sh
+
 test: setup-dev browser voice postgres
 	$(BIN)/python -m pytest
 
-bench: setup-dev
+bench: setup-dev postgres
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 

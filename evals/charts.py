@@ -7,6 +7,7 @@ backgrounds; series use the Okabe-Ito palette and differ by dash and marker shap
 from __future__ import annotations
 
 import math
+import statistics
 from html import escape
 
 from simulator.trajectory import TrajectoryPoint
@@ -367,4 +368,103 @@ def criteria_over_time_chart(series: dict[str, list[tuple[str, float]]], *, widt
         for key, offset in entries:
             colour, dash, stroke = styles[key]
             parts.append(_swatch(left + offset, legend_top + 16 * r + 4, colour, dash, names[key], width=stroke))
+    return "".join(parts) + "</svg>"
+
+
+# -- a cohort: learners x criteria, and how each criterion is spread ------------------------------------------------
+
+HEAT = ("#f1eef6", "#d0d1e6", "#a6bddb", "#74a9cf", "#2b8cbe", "#045a8d")  # ColorBrewer PuBu: light = low, dark = high
+
+
+def _heat(score: float) -> tuple[str, str]:
+    """(fill, text colour) for a 1-5 score on a sequential scale that also reads in grey."""
+    step = HEAT[min(len(HEAT) - 1, max(0, int((score - 1) / 4 * len(HEAT))))]
+    return step, "#ffffff" if score >= 3.7 else "#1a1a1a"
+
+
+def heatmap_chart(cells: dict[str, dict[str, object]], names: list[str], *, labels: dict[str, str] | None = None,
+                  width: int = 760) -> str:
+    """Learners (rows) x criteria (columns): each cell the latest score, large, and the best, small.
+
+    A cell carries `data-session` (the latest attempt's session) and is focusable, so the page can open it;
+    `cells[learner][criterion]` needs `latest`, `best`, `latest_session` and `graded`."""
+    learners = list(cells)
+    if not learners or not names:
+        return _empty("cohort-heatmap", width, 80, "No learners or graded attempts yet")
+    head, left, row_h = 54, 130, 38
+    col_w = max(56.0, min(96.0, (width - left - 8) / len(names)))
+    width = int(left + col_w * len(names) + 8)
+    height = head + row_h * len(learners) + 24
+    graded = sum(1 for row in cells.values() for _ in row)
+    parts = [_open("cohort-heatmap", width, height, f"{len(learners)} learners, {graded} scores",
+                   "Latest score per learner and criterion (best in small type); click a cell to open the session")]
+    for j, name in enumerate(names):
+        cx = left + col_w * (j + 0.5)
+        lines = _wrap(criterion_label(name, labels), 11)
+        spans = "".join(f'<tspan x="{cx:.1f}" y="{head - 8 - 12 * (len(lines) - 1 - n):.1f}">{_e(line)}</tspan>'
+                        for n, line in enumerate(lines))
+        parts.append(f'<text text-anchor="middle" fill="currentColor"{BOLD if name == "overall" else ""}>{spans}</text>')
+    for i, learner in enumerate(learners):
+        y = head + row_h * i
+        parts.append(f'<text x="{left - 8}" y="{y + row_h / 2 + 4:.1f}" text-anchor="end" fill="currentColor">'
+                     f"{_e(learner if len(learner) <= 20 else learner[:19] + '…')}<title>{_e(learner)}</title></text>")
+        for j, name in enumerate(names):
+            x = left + col_w * j
+            cell = cells[learner].get(name)
+            if cell is None:
+                parts.append(f'<rect x="{x + 1:.1f}" y="{y + 1}" width="{col_w - 2:.1f}" height="{row_h - 2}" rx="4" '
+                             f'fill="currentColor" fill-opacity="0.06"/><text x="{x + col_w / 2:.1f}" '
+                             f'y="{y + row_h / 2 + 4:.1f}" text-anchor="middle" {MUTED}>–</text>')
+                continue
+            fill, ink = _heat(cell.latest)
+            tip = (f"{learner} · {criterion_label(name, labels)}: latest {cell.latest:.1f}, best {cell.best:.1f} "
+                   f"({cell.graded} graded)")
+            parts.append(f'<g class="cell" data-session="{_e(cell.latest_session)}" data-learner="{_e(learner)}" '
+                         f'data-criterion="{_e(name)}" tabindex="0" role="button" style="cursor:pointer" '
+                         f'aria-label="{_e(tip)}"><title>{_e(tip)}</title>'
+                         f'<rect x="{x + 1:.1f}" y="{y + 1}" width="{col_w - 2:.1f}" height="{row_h - 2}" rx="4" '
+                         f'fill="{fill}"/><text x="{x + col_w / 2:.1f}" y="{y + 18:.1f}" text-anchor="middle" '
+                         f'fill="{ink}" font-size="13" font-weight="600">{cell.latest:.1f}</text>'
+                         f'<text x="{x + col_w / 2:.1f}" y="{y + 31:.1f}" text-anchor="middle" fill="{ink}" '
+                         f'font-size="9">best {cell.best:.1f}</text></g>')
+    ly = height - 10
+    for n, colour in enumerate(HEAT):
+        parts.append(f'<rect x="{left + 22 * n}" y="{ly - 9}" width="22" height="10" fill="{colour}"/>')
+    parts.append(f'<text x="{left - 6}" y="{ly}" text-anchor="end" {MUTED}>1</text>'
+                 f'<text x="{left + 22 * len(HEAT) + 6}" y="{ly}" {MUTED}>5</text>')
+    return "".join(parts) + "</svg>"
+
+
+def distribution_chart(values: dict[str, list[float]], *, labels: dict[str, str] | None = None,
+                       width: int = 640) -> str:
+    """Each criterion on one row, 1 to 5: a dot per learner's latest score and a tick at the median."""
+    rows = [(name, scores) for name, scores in values.items() if scores]
+    if not rows:
+        return _empty("cohort-distribution", width, 60, "No graded attempts yet")
+    left, right, top, row_h = 130, 56, 18, 26
+    height = top + row_h * len(rows) + 22
+
+    def x(v: float) -> float:
+        return left + (max(1.0, min(v, 5.0)) - 1) / 4 * (width - left - right)
+
+    parts = [_open("cohort-distribution", width, height, f"{len(rows)} criteria",
+                   "Each learner's latest score per criterion, with the median")]
+    for v in range(1, 6):
+        parts.append(f'<line x1="{x(v):.1f}" y1="{top - 6}" x2="{x(v):.1f}" y2="{top + row_h * len(rows)}" {GRID}/>'
+                     f'<text x="{x(v):.1f}" y="{top + row_h * len(rows) + 14}" text-anchor="middle" {MUTED}>{v}</text>')
+    for i, (name, scores) in enumerate(rows):
+        cy = top + row_h * i + row_h / 2
+        parts.append(f'<text x="{left - 8}" y="{cy + 4:.1f}" text-anchor="end" fill="currentColor"'
+                     f'{BOLD if name == "overall" else ""}>{_e(criterion_label(name, labels))}</text>')
+        seen: dict[float, int] = {}
+        for score in sorted(scores):
+            key = round(score, 1)
+            stack = seen[key] = seen.get(key, -1) + 1  # equal scores stack up and down instead of hiding each other
+            dy = (stack + 1) // 2 * 5 * (1 if stack % 2 else -1)
+            parts.append(f'<circle class="marker" cx="{x(score):.1f}" cy="{cy + dy:.1f}" r="3.5" fill="{PALETTE[0]}" '
+                         f'fill-opacity="0.75"><title>{_e(criterion_label(name, labels))}: {score:.1f}</title></circle>')
+        median = statistics.median(scores)
+        parts.append(f'<line class="median" x1="{x(median):.1f}" y1="{cy - 9:.1f}" x2="{x(median):.1f}" y2="{cy + 9:.1f}" '
+                     f'stroke="{PALETTE[3]}" stroke-width="2.5"><title>median {median:.1f}</title></line>'
+                     f'<text x="{width - right + 6}" y="{cy + 4:.1f}" {MUTED}>n={len(scores)}</text>')
     return "".join(parts) + "</svg>"

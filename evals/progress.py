@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict
 from simulator.behaviours import Behaviour
 from simulator.errors import RapportError
 from simulator.persona.spec import Difficulty, PersonaSpec
+from simulator.scores import OVERALL, card_scores
 from simulator.store.sessions import SessionStore, SessionSummary
 
 from .charts import criterion_label
 from .rubric import CORE_CRITERIA, Rubric, offline_cues
 
 History = list[tuple[SessionSummary, dict[str, Any]]]
-OVERALL = "overall"
 WINDOW = 5
 STEP_UP, STEP_DOWN = 3.5, 2.2  # recent overall mean at or above / at or below which difficulty changes
 SHORTLIST = 0.75  # personas within this share of the best match count as equally good practice
@@ -59,27 +59,11 @@ class Suggestion(BaseModel):
 # -- reading scorecards -----------------------------------------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def card_scores(card: dict[str, Any] | None) -> dict[str, float]:
-    """Criterion scores and 'overall' from a scorecard contract dict, read defensively (bad entries skipped)."""
-    if not isinstance(card, dict):
-        return {}
-    criteria = card.get("criteria") if isinstance(card.get("criteria"), dict) else {}
-    scores = {k: s for k, v in criteria.items() if isinstance(v, dict) and (s := _number(v.get("score"))) is not None}
-    overall = _number(card.get(OVERALL))
-    if overall is None and scores:  # an older card without an overall: the plain mean stands in
-        overall = statistics.fmean(scores.values())
-    return {**scores, OVERALL: overall} if overall is not None else scores
-
-
 def _scored(history: History) -> list[tuple[SessionSummary, dict[str, float]]]:
     return [(summary, scores) for summary, card in history if (scores := card_scores(card))]
 
 
-def _order(keys: set[str]) -> list[str]:
+def order_criteria(keys: set[str]) -> list[str]:
     """Rubric order for the core criteria, then custom ones alphabetically, 'overall' last."""
     core = [k for k in CORE_CRITERIA if k in keys]
     return core + sorted(keys - set(CORE_CRITERIA) - {OVERALL}) + ([OVERALL] if OVERALL in keys else [])
@@ -100,7 +84,7 @@ def criterion_series(history: History) -> dict[str, list[tuple[str, float]]]:
     """Per criterion (and 'overall'), the (date label, score) of every scored session, oldest first."""
     scored = _scored(history)
     labels = date_labels([summary.started_at for summary, _ in scored])
-    keys = _order({k for _, scores in scored for k in scores})
+    keys = order_criteria({k for _, scores in scored for k in scores})
     return {k: [(label, scores[k]) for label, (_, scores) in zip(labels, scored) if k in scores] for k in keys}
 
 
@@ -111,7 +95,7 @@ def _recent(history: History, window: int) -> list[tuple[SessionSummary, dict[st
 def weakest_criterion(history: History, window: int = WINDOW) -> tuple[str, float] | None:
     """The criterion with the lowest mean over the last `window` scored sessions (ties: rubric order, then name)."""
     recent = _recent(history, window)
-    keys = _order({k for _, scores in recent for k in scores} - {OVERALL})
+    keys = order_criteria({k for _, scores in recent for k in scores} - {OVERALL})
     if not keys:
         return None
     means = {k: statistics.fmean(s[k] for _, s in recent if k in s) for k in keys}

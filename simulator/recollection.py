@@ -104,14 +104,18 @@ def all_memories(store) -> list:
         return [MemoryItem.model_validate(dict(row)) for row in db.execute(sa.select(memories)).mappings().all()]
 
 
-def stored_memories(store, learner_id: str, persona_id: str, before_session: str | None = None) -> list:
-    """Every memory of this learner with this persona, oldest first (from SQL, the source of truth)."""
+def stored_memories(store, learner_id: str, persona_id: str, before_session: str | None = None,
+                    only_sessions: list[str] | None = None) -> list:
+    """Every memory of this learner with this persona, oldest first (from SQL, the source of truth); with
+    `only_sessions`, only those from these sessions."""
     from .store.tables import memories
     from .vectors.memory import MemoryItem
 
     query = sa.select(memories).where(memories.c.learner_id == learner_id, memories.c.persona_id == persona_id)
     if before_session is not None:
         query = query.where(memories.c.session_id != before_session)
+    if only_sessions is not None:
+        query = query.where(memories.c.session_id.in_(only_sessions))
     with store.engine.connect() as db:
         rows = db.execute(query.order_by(memories.c.created_at)).mappings().all()
     return [MemoryItem.model_validate({**row, "created_at": row["created_at"]}) for row in rows]
@@ -120,11 +124,15 @@ def stored_memories(store, learner_id: str, persona_id: str, before_session: str
 class Recall:
     """Recall for one session: the memories most relevant to the conversation so far (vector search, else recency)."""
 
-    def __init__(self, store, learner_id: str, persona_id: str, session_id: str):
-        self.items = stored_memories(store, learner_id, persona_id, before_session=session_id)
+    def __init__(self, store, learner_id: str, persona_id: str, session_id: str, only_sessions: list[str] | None = None):
+        """`only_sessions`: recall only what these sessions left (an assigned attempt remembers earlier attempts at
+        the same assignment, never the learner's own practice, which its trainer would otherwise read about)."""
+        self.only_sessions = only_sessions
+        self.items = stored_memories(store, learner_id, persona_id, before_session=session_id,
+                                     only_sessions=only_sessions)
         self.learner_id, self.persona_id = learner_id, persona_id
         self._index = None
-        if self.items:
+        if self.items and only_sessions is None:  # (the index searches all of them: a few recent ones do here)
             try:
                 from .vectors.memory import MemoryIndex
 

@@ -244,12 +244,6 @@ def test_users_add_with_roles_and_users_list(tmp_path, monkeypatch):
     assert auth.check_password("new", read_users(path)["ben"].password_hash)
 
 
-def test_the_cli_role_choices_are_the_roles():
-    from rapport.cli.users import RoleChoice
-
-    assert [r.value for r in RoleChoice] == [r.value for r in Role]
-
-
 def test_roles_come_from_the_users_file(users_file, monkeypatch):
     assert role_of("ana") is Role.LEARNER and role_of("ben") is Role.TRAINER
     assert role_of("deleted-since-login") is Role.LEARNER  # least privilege

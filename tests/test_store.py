@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -30,18 +29,16 @@ def sqlite_store(tmp_path, monkeypatch):
 @pytest.fixture
 def postgres_url():
     """A fresh schema on the local PostgreSQL that `make test` starts; skipped, saying why, when there is none."""
+    from bench.cluster import Unavailable, fresh_schema
+
+    schema = fresh_schema(POSTGRES_URL)
     try:
-        admin = sa.create_engine(POSTGRES_URL)
-        schema = f"test_{uuid.uuid4().hex[:8]}"
-        with admin.begin() as db:
-            db.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:  # noqa: BLE001 - any failure to reach PostgreSQL means skip, with the reason
-        pytest.skip(f"PostgreSQL is not available at {POSTGRES_URL} ({type(exc).__name__}); `make test` starts one")
-    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        url = schema.__enter__()
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    yield url
     dispose_all()
-    with admin.begin() as db:
-        db.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    schema.__exit__(None, None, None)  # drops the schema
 
 
 def converse(store: SessionStore, library, lines: list[str]):
@@ -88,7 +85,7 @@ def test_migrations_are_numbered_and_idempotent(sqlite_store):
     from simulator.store.database import migrate
 
     with sqlite_store.engine.connect() as db:
-        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     migrate(sqlite_store.engine)  # running again changes nothing
 
 

@@ -134,7 +134,11 @@ def test_the_ui_history_opens_only_the_logged_in_learners_sessions(library, tmp_
     monkeypatch.setenv("RAPPORT_HOME", str(tmp_path))
     store = SessionStore()
     stored_session(store, library, "ana", ANA_FIRST)
-    ctx = SimpleNamespace(practice=SimpleNamespace(store=store), learner=lambda request: request.username)
+    from simulator.store import TeamStore, Viewer
+
+    ctx = SimpleNamespace(practice=SimpleNamespace(store=store, teams=TeamStore(sessions_store=store)),
+                          learner=lambda request: request.username,
+                          viewer=lambda request: Viewer(name=request.username, role="learner"))
     with gr.Blocks() as demo:
         history.history_tab(ctx)
     [open_session] = [f.fn for f in demo.fns.values() if f.fn.__name__ == "open_session"]
@@ -375,6 +379,6 @@ def test_several_processes_opening_one_fresh_database_all_succeed(tmp_path):
     assert [p.returncode for p in processes] == [0] * 8, [f.strip().splitlines()[-1:] for f in failures]
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'rapport.db'}")
     with engine.connect() as db:
-        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+        assert db.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
         assert {"sessions", "turns", "appraisals", "scorecards", "memories"} <= set(sa.inspect(db).get_table_names())
     engine.dispose()

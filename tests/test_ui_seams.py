@@ -29,7 +29,7 @@ def test_every_tab_builder_returns_tab_parts(library):
     from rapport.ui.context import AppContext, LibraryHolder
     from rapport.ui.tabs import AppStates, TabParts
 
-    assert [spec.id for spec in TABS] == ["practice", "history", "studio", "reports", "settings"]
+    assert [spec.id for spec in TABS] == ["practice", "history", "studio", "trainer", "reports", "settings"]
     ctx = AppContext(LibraryHolder(library), fake_persona_model())
     with gr.Blocks():
         states = AppStates(gr.State(0), gr.State(None), gr.State(None))

@@ -11,19 +11,13 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,6 +37,8 @@ from simulator.vectors import (
 )
 from simulator.vectors.labelled_set import ENTRIES, QUERIES, measure_recall
 
+from .chroma_support import chroma_server, free_port, running_chroma, use_server  # noqa: F401 - chroma_server is a fixture
+
 SITES_QUESTION = "which sites went live on Veritrack?"
 
 
@@ -52,79 +48,6 @@ def fresh_clients():
     close_clients()
     yield
     close_clients()
-
-
-# ---------------------------------------------------------------------------------- a real Chroma server
-
-
-@dataclass
-class ChromaServer:
-    host: str
-    port: int
-    path: Path
-    process: subprocess.Popen = field(repr=False)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def chroma_cli() -> str | None:
-    beside_python = Path(sys.executable).parent / "chroma"
-    return str(beside_python) if beside_python.exists() else shutil.which("chroma")
-
-
-@contextmanager
-def running_chroma(path: Path) -> Iterator[ChromaServer]:
-    """`chroma run --path <path> --host 127.0.0.1 --port <free>`, once its heartbeat answers; stopped after."""
-    cli = chroma_cli()
-    if cli is None:
-        pytest.skip("the `chroma` CLI (installed with the chromadb package) is not on this machine")
-    port = free_port()
-    log_path = path.parent / f"chroma-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [cli, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=path.parent, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-        )
-    server = ChromaServer("127.0.0.1", port, path, process)
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"chroma run exited with {process.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"chroma run did not answer within 30 s: {log_path.read_text()[-2000:]}")
-                time.sleep(0.1)
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory) -> Iterator[ChromaServer]:
-    with running_chroma(tmp_path_factory.mktemp("chroma-server") / "data") as server:
-        yield server
-
-
-def use_server(monkeypatch, server: ChromaServer) -> None:
-    monkeypatch.setenv("RAPPORT_CHROMA_HOST", server.host)
-    monkeypatch.setenv("RAPPORT_CHROMA_PORT", str(server.port))
 
 
 # ---------------------------------------------------------------------------------- a fake embeddings API

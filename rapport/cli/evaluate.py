@@ -113,9 +113,20 @@ def calibrate(
     judge_sample: int | None = typer.Option(
         None, "--judge-sample", min=0, help="Judge items to measure (default: 20 when a judge model is configured, else 0)."
     ),
+    overrides: bool = typer.Option(
+        False, "--overrides", help="Instead: agreement with your trainers' overrides (the cohort's own human labels)."
+    ),
+    cohort: str | None = typer.Option(None, "--cohort", help="With --overrides: one cohort's (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="With --overrides: print JSON."),
 ) -> None:
     """Measure agreement with human labels on held-out data; print it and write docs/calibration.{md,json}."""
     from simulator.errors import RapportError as Error
+
+    if overrides:
+        _override_agreement(cohort, as_json)
+        return
+    if cohort is not None:
+        raise Error("--cohort goes with --overrides")
 
     from evals.calibration import calibration_markdown, run_calibration, write_calibration
 
@@ -130,3 +141,27 @@ def calibrate(
     json_path, md_path = write_calibration(report, out)
     typer.echo(calibration_markdown(report))
     err.print(f"wrote {md_path} and {json_path}")
+
+
+def _override_agreement(cohort: str | None, as_json: bool) -> None:
+    """How far the evaluator agrees with the trainers who overrode its scores, per criterion."""
+    from evals.cohort import override_agreement
+    from rapport.service import default_learner
+    from simulator.roles import UserRole
+    from simulator.store import TeamStore, Viewer
+
+    standing = TeamStore().overrides(Viewer(name=default_learner(), role=UserRole.ADMIN), cohort=cohort, latest=True)
+    report = override_agreement(standing)
+    if as_json:
+        typer.echo(json.dumps([row.model_dump() for row in report], indent=2))
+        return
+    if not report:
+        err.print("No overrides yet: trainers override a criterion's score in the Trainer tab's review.", markup=False)
+        return
+    typer.echo("criterion\tn\tmean |machine-trainer|\tbias (machine-trainer)\twithin 0.5\tspearman")
+    for row in report:
+        rho = "-" if row.spearman is None else f"{row.spearman:.2f}"
+        typer.echo(f"{row.criterion}\t{row.n}\t{row.mean_absolute_difference:.2f}\t{row.bias:+.2f}\t"
+                   f"{row.within_half_point:.0%}\t{rho}")
+    err.print("Trainers override mostly where they disagree, so this is a floor on agreement, not an estimate of it.",
+              markup=False)

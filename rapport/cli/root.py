@@ -30,3 +30,4 @@ def root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks inst
 from . import chat, config_cmd, eval_cmd, evaluate, models, personas, sessions, ui, users  # noqa: E402,F401
 from . import cards  # noqa: E402,F401  (registers `personas import` / `personas export`)
 from . import voice_cmd  # noqa: E402,F401  (registers `transcribe` and `say`)
+from . import cohorts  # noqa: E402,F401  (registers `cohorts` and `assign`)

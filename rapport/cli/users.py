@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import typer
+
+from simulator.roles import UserRole
 
 from .root import app, err
 
@@ -14,12 +15,6 @@ users_app = typer.Typer(help="Users of the browser app's optional login.", no_ar
 app.add_typer(users_app, name="users")
 
 FILE_OPTION = typer.Option(None, "--file", help="Users file (default: RAPPORT_AUTH).")
-
-
-class RoleChoice(StrEnum):  # rapport.ui.auth.Role; importing rapport.ui loads gradio, too slow for every command
-    learner = "learner"
-    trainer = "trainer"
-    admin = "admin"
 
 
 def _users_file(file: Path | None) -> Path:
@@ -36,18 +31,18 @@ def _users_file(file: Path | None) -> Path:
 @users_app.command("add")
 def add(
     name: str = typer.Argument(..., help="The user's login name: letters, digits, '.', '_', '@' or '-'."),
-    role: RoleChoice | None = typer.Option(
+    role: UserRole | None = typer.Option(
         None, "--role", help="learner (the default for a new user), trainer or admin; an existing user keeps theirs."
     ),
     file: Path | None = FILE_OPTION,
 ) -> None:
     """Add a user (or change their password and role); the password is stored only as a salted hash."""
-    from rapport.ui.auth import Role, validate_user_name, write_user
+    from rapport.ui.auth import validate_user_name, write_user
 
     path = _users_file(file)
     validate_user_name(name)  # before asking for a password
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-    record = write_user(path, name, password, Role(role.value) if role else None)
+    record = write_user(path, name, password, role)
     err.print(f"{name} ({record.role.value}) can now log in; start the app with RAPPORT_AUTH={path}", markup=False)
 
 

@@ -17,7 +17,7 @@ from simulator.persona.spec import PersonaSpec
 from simulator.recollection import Recall, remember, stored_memories
 from simulator.record import new_session_id
 from simulator.session import Session
-from simulator.store import SessionStore
+from simulator.store import SessionStore, TeamStore, Viewer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Practice:
 
     def __init__(self, store: SessionStore | None = None, grader: Grader | None = None):
         self.store = store or SessionStore()
+        self.teams = TeamStore(sessions_store=self.store)
         self._grader = grader
         # The run of each live session, for shells that hold only the session (a gradio chat panel's state).
         self._runs: WeakKeyDictionary[Session, RunState] = WeakKeyDictionary()
@@ -81,19 +82,49 @@ class Practice:
 
     def start(self, persona: PersonaSpec, model: BaseChatModel, *, learner: str, difficulty: str = "medium",
               model_spec: ModelSpec | None = None, max_turns: int = 40,
-              judge_choice: ModelSpec | str | None = None) -> PracticeRun:
+              judge_choice: ModelSpec | str | None = None, assignment: str | None = None,
+              viewer: Viewer | None = None) -> PracticeRun:
+        """A new session; with `assignment`, an attempt at it by `viewer` (a learner in its cohort), played with the
+        assignment's persona at its difficulty, refused in one line when no attempt is left."""
+        earlier = None
+        if assignment is not None:
+            viewer = viewer or Viewer(name=learner, role="learner")
+            assigned = self.teams.check_attempt(assignment, viewer)
+            if persona.id != assigned.persona_id:
+                raise RapportError(f"'{assigned.title}' is practised with {assigned.persona_id}, not {persona.id}")
+            difficulty = assigned.difficulty.value
+            earlier = [a.session_id for a in self.teams.my_attempts(viewer) if a.assignment_id == assigned.id]
         session_id = new_session_id()
-        recall = Recall(self.store, learner, persona.id, session_id)
+        recall = Recall(self.store, learner, persona.id, session_id, only_sessions=earlier)
         session = Session(persona, model, difficulty=difficulty, model_spec=model_spec, max_turns=max_turns,
                           session_id=session_id, memory=recall)
-        return self._attach(session, learner, recall, judge_choice)
+        run = self._attach(session, learner, recall, judge_choice)
+        if assignment is not None:
+            try:
+                self.teams.record_attempt(assignment, session_id, viewer)
+            except Exception as exc:  # refused, or the database failed: no stray session either way
+                self.store.delete(session_id, learner_id=learner)
+                if isinstance(exc, RapportError):
+                    raise
+                raise RapportError(f"the attempt could not be recorded ({type(exc).__name__}); try again") from exc
+        return run
 
     def resume(self, session_id: str, model: BaseChatModel, *, learner: str, model_spec: ModelSpec | None = None,
                judge_choice: ModelSpec | str | None = None) -> PracticeRun:
         record = self.store.load_record(session_id, learner_id=learner)
-        recall = Recall(self.store, learner, record.persona.id, record.id)
+        recall = Recall(self.store, learner, record.persona.id, record.id,
+                        only_sessions=self._attempts_before(record.id, learner))
         session = Session.from_record(record, model, model_spec=model_spec, memory=recall)
         return self._attach(session, learner, recall, judge_choice)
+
+    def _attempts_before(self, session_id: str, learner: str) -> list[str] | None:
+        """For an assigned attempt, the learner's other attempts at the same assignment (what it may remember);
+        None for the learner's own practice (it remembers everything)."""
+        mine = self.teams.my_attempts(Viewer(name=learner, role="learner"))
+        this = next((a for a in mine if a.session_id == session_id), None)
+        if this is None:
+            return None
+        return [a.session_id for a in mine if a.assignment_id == this.assignment_id and a.session_id != session_id]
 
     def _attach(self, session: Session, learner: str, recall: Recall,
                 judge_choice: ModelSpec | str | None) -> PracticeRun:
@@ -130,7 +161,7 @@ class Practice:
 
     async def _grade(self, session: Session, state: RunState, grader: Grader | None) -> Graded:
         try:
-            earlier = await asyncio.to_thread(self._remember, session, state.learner)
+            earlier = await asyncio.to_thread(self._remember, session, state.learner, state.recall.only_sessions)
             graded = await (grader or self.grader).grade(session.transcript(), session.persona,
                                                          appraisals=session.trajectory, memories=earlier)
             await asyncio.to_thread(self._save, session.id, graded, state.learner)
@@ -140,12 +171,14 @@ class Practice:
         state.graded = graded
         return graded
 
-    def _remember(self, session: Session, learner: str) -> list:
+    def _remember(self, session: Session, learner: str, only_sessions: list[str] | None) -> list:
+        """Store what this session leaves to remember; the earlier memories it is graded against (consistency)."""
         try:
             remember(session, learner, self.store)
         except RapportError as exc:
             log.warning("memories not stored: %s", exc)
-        return stored_memories(self.store, learner, session.persona.id, before_session=session.id)
+        return stored_memories(self.store, learner, session.persona.id, before_session=session.id,
+                               only_sessions=only_sessions)
 
     def _save(self, session_id: str, graded: Graded, learner: str) -> None:
         self.store.save_scorecard(session_id, graded.scorecard.source, graded.scorecard.contract(), learner_id=learner)

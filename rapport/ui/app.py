@@ -17,6 +17,7 @@ from .reports import reports_tab
 from .settings import settings_tab
 from .studio import studio_tab
 from .tabs import AppStates, TabSpec, build_tab
+from .trainer import TRAINER_JS, trainer_tab
 from .voice_panel import VOICE_JS
 
 CSS = """
@@ -51,7 +52,15 @@ CSS = """
 .rapport-hidden { display: none !important; }
 .voice-note { margin: 4px 0; }
 .voice-problem { color: #B3261E; }
+.rapport-assignments ul { list-style: none; padding-left: 0; }
+.rapport-assignments li { margin: 6px 0; }
+.rapport-assignments .badge { color: #fff; border-radius: 8px; padding: 1px 8px; font-size: 0.8em; margin-left: 6px; }
+.cohort-heatmap .cell:focus { outline: 2px solid #E69F00; }
+.sc-review { border-left: 4px solid #E69F00; padding-left: 10px; }
 """
+
+
+APP_JS = f"() => {{ ({VOICE_JS})(); ({TRAINER_JS})(); }}"
 
 
 def _theme() -> gr.themes.Base:
@@ -68,6 +77,7 @@ TABS = (
             lambda ctx, s: practice_tab(ctx, s.library_version, s.model_choice, s.judge_choice)),
     TabSpec("history", "History & progress", lambda ctx, s: history_tab(ctx)),
     TabSpec("studio", "Persona studio", lambda ctx, s: studio_tab(ctx, s.library_version, s.model_choice)),
+    TabSpec("trainer", "Trainer", lambda ctx, s: trainer_tab(ctx), shown_to=lambda role: role.trains),
     TabSpec("reports", "Reports", lambda ctx, s: reports_tab()),
     TabSpec("settings", "Settings", lambda ctx, s: settings_tab(ctx, s.model_choice, s.judge_choice)),
 )
@@ -88,6 +98,14 @@ def build_app(library: PersonaLibrary | None = None, persona_model: PersonaModel
         history["resume"].click(
             practice["resume"], [history["picker"], states.model_choice, states.judge_choice, practice["exam_state"]],
             practice["outputs"]).then(lambda: gr.Tabs(selected="practice"), None, tabs)
+        restricted = [(spec, parts[spec.id].tab) for spec in TABS if spec.shown_to is not None]
+
+        def show_tabs(request: gr.Request):  # who may see which tab is known only once someone has logged in
+            role = ctx.role(request)
+            shown = [gr.update(visible=spec.shown_to(role)) for spec, _ in restricted]
+            return shown if len(shown) != 1 else shown[0]  # gradio takes one output's value bare
+
+        demo.load(show_tabs, None, [tab for _, tab in restricted])
     demo.context = ctx  # for tests and the launcher
     demo.persona_model = ctx.persona_model
     return demo
@@ -102,7 +120,7 @@ def serve(demo: gr.Blocks, host: str | None = None, port: int | None = None, **k
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), Middleware(ClientAddress)]
     kwargs.setdefault("max_file_size", "20mb")  # uploads are cards (20 MB at most); nothing bigger reaches the disk
     return demo.queue(default_concurrency_limit=32).launch(
-        server_name=host, server_port=port, theme=_theme(), css=CSS, js=VOICE_JS, share=False, show_error=True,
+        server_name=host, server_port=port, theme=_theme(), css=CSS, js=APP_JS, share=False, show_error=True,
         auth=authenticator(), auth_message="Log in to keep your own history.", app_kwargs=app_kwargs, **kwargs
     )
 

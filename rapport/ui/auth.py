@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import tempfile
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from simulator.data_files import read_toml_file
 from simulator.errors import ConfigError, DataFileError
+from simulator.roles import UserRole
 from simulator.settings import settings
 
 from .login_throttle import LoginThrottle, login_client
@@ -39,14 +39,7 @@ USER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 HASH_PATTERN = r"^pbkdf2_sha256\$[1-9][0-9]{0,7}\$(?:[0-9a-f]{2}){1,64}\$[0-9a-f]{64}$"
 
 
-class Role(StrEnum):
-    LEARNER = "learner"  # practises; studio saves go to their own persona space
-    TRAINER = "trainer"  # also edits the shared personas everyone practises with
-    ADMIN = "admin"  # a trainer who runs the server (the local user without a login is one)
-
-    @property
-    def edits_shared_personas(self) -> bool:
-        return self is not Role.LEARNER
+Role = UserRole  # the login's roles live in simulator.roles, where the store can scope by them too
 
 
 class UserRecord(BaseModel):

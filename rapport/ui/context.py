@@ -14,7 +14,9 @@ from simulator.config import ModelSpec
 from simulator.models import build_chat_model
 from simulator.paths import learner_personas_dir
 from simulator.persona import PersonaLibrary
+from simulator.persona.library import Origin, files_stamp
 from simulator.session import Session
+from simulator.store import Viewer
 
 from .auth import Role, role_of
 from .persona_model import PersonaModel
@@ -23,35 +25,57 @@ from .scorecard_view import download_files, scorecard_html
 
 class LibraryHolder:
     """The shared persona library (bundled, shared, RAPPORT_PERSONAS) and each logged-in learner's view of it
-    with their own personas added; re-read after the studio saves a persona."""
+    with their own personas added; re-read after the studio saves a persona, and whenever the persona files
+    changed on disk, so a persona saved through another app process (several behind one address) shows here too."""
 
     MAX_VIEWS = 256  # learners' views kept in memory; the least recently used is rebuilt when needed
 
     def __init__(self, library: PersonaLibrary):
-        self.library = library
-        self._views: OrderedDict[str, PersonaLibrary] = OrderedDict()
+        self._library = library
+        self._stamp = files_stamp(library.sources)
+        self._views: OrderedDict[str, tuple[object, PersonaLibrary]] = OrderedDict()  # learner -> (stamp, view)
         self._lock = threading.Lock()
+
+    @property
+    def library(self) -> PersonaLibrary:
+        """The shared personas as the files are now."""
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> PersonaLibrary:
+        stamp = files_stamp(self._library.sources)  # a few stat calls: cheap enough for every request
+        if stamp != self._stamp:
+            self._reload(stamp)
+        return self._library
+
+    def _reload(self, stamp: object) -> None:
+        self._library, self._stamp = PersonaLibrary(self._library.sources), stamp
+        self._views.clear()
 
     def refresh(self, learner: str | None = None) -> PersonaLibrary:
         """Re-read after a save: one learner's own personas, or (None) the shared ones and so every view."""
         with self._lock:
             if learner is not None:
                 self._views.pop(learner, None)
-                return self.library
-            self.library = PersonaLibrary(self.library.sources)
-            self._views.clear()
-            return self.library
+                return self._current()
+            self._reload(files_stamp(self._library.sources))
+            return self._library
 
     def for_learner(self, learner: str | None) -> PersonaLibrary:
         """What one logged-in learner can pick: shared personas plus their own. None (no login): the shared ones."""
-        if learner is None:
-            return self.library
         with self._lock:
-            view = self._views.pop(learner, None) or self.library.with_learner(learner_personas_dir(learner))
-            self._views[learner] = view
+            library = self._current()
+            if learner is None:
+                return library
+            folder = learner_personas_dir(learner)
+            stamp = files_stamp([(folder, Origin.OWN)])
+            kept = self._views.pop(learner, None)
+            if kept is None or kept[0] != stamp:
+                kept = (stamp, library.with_learner(folder))
+            self._views[learner] = kept
             while len(self._views) > self.MAX_VIEWS:
                 self._views.popitem(last=False)
-            return view
+            return kept[1]
 
 OFFLINE_JUDGE = "offline"  # a judge choice from Settings: grade with the offline coder only
 
@@ -77,6 +101,10 @@ class AppContext:
     def role(self, request: gr.Request | None) -> Role:
         """The user's role; without a login the one local user keeps full rights, as before roles existed."""
         return role_of(self.login(request))
+
+    def viewer(self, request: gr.Request | None) -> Viewer:
+        """Who is asking, as the team store scopes by: their name and role."""
+        return Viewer(name=self.learner(request), role=self.role(request))
 
     def library_for(self, request: gr.Request | None) -> PersonaLibrary:
         """The personas this user may see and pick: never another learner's own."""

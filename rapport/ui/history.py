@@ -14,7 +14,7 @@ from simulator.errors import RapportError
 
 from .chat_view import md_text
 from .context import AppContext
-from .scorecard_view import scorecard_html
+from .scorecard_view import review_html, scorecard_html
 from .tabs import TabParts
 
 COLUMNS = ["When", "Persona", "Level", "Turns", "Ended", "Overall"]
@@ -28,8 +28,12 @@ def _rows(history) -> list[list]:
     return rows
 
 
-def _choices(history) -> list[tuple[str, str]]:
-    return [(f"{s.started_at:%Y-%m-%d %H:%M} — {s.persona_name} — {s.end_reason or 'unfinished'}", s.id)
+def _choices(history, commented: dict[str, int]) -> list[tuple[str, str]]:
+    def note(session_id: str) -> str:
+        n = commented.get(session_id, 0)
+        return f" — {n} trainer comment{'s' if n > 1 else ''}" if n else ""
+
+    return [(f"{s.started_at:%Y-%m-%d %H:%M} — {s.persona_name} — {s.end_reason or 'unfinished'}{note(s.id)}", s.id)
             for s, _ in reversed(history)]
 
 
@@ -65,7 +69,8 @@ def history_tab(ctx: AppContext) -> TabParts:
         tip = suggest_next(history, [s.spec for s in ctx.holder.library])
         advice = (f"**Practise next:** {md_text(tip.persona_name)} on {tip.difficulty.value}. {md_text(tip.reason)}")
         chart = criteria_over_time_chart(criterion_series(history))
-        return advice, _rows(history), chart, gr.update(choices=_choices(history), value=None)
+        commented = ctx.practice.teams.commented(ctx.viewer(request))
+        return advice, _rows(history), chart, gr.update(choices=_choices(history, commented), value=None)
 
     def open_session(session_id: str | None, request: gr.Request):
         if not session_id:
@@ -75,10 +80,13 @@ def history_tab(ctx: AppContext) -> TabParts:
             record = ctx.practice.store.load_record(session_id, learner_id=learner)
         except RapportError as exc:
             return f"<p>{escape(str(exc))}</p>"
+        viewer = ctx.viewer(request)
+        review = review_html(ctx.practice.teams.comments(record.id, viewer),
+                             ctx.practice.teams.overrides(viewer, session_id=record.id))
         graded = stored_graded([card.data for card in record.scorecards])
         if graded is None:
-            return "<p>This session has no scorecard yet (it is unfinished): resume it in Practice.</p>"
-        return scorecard_html(record, graded)
+            return review + "<p>This session has no scorecard yet (it is unfinished): resume it in Practice.</p>"
+        return review + scorecard_html(record, graded)
 
     refresh.click(load, None, [suggestion, table, progress, picker])
     open_button.click(open_session, picker, opened)

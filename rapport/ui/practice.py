@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gradio as gr
+from gradio.context import Context
 
 from simulator.errors import RapportError
 from simulator.persona import Difficulty
@@ -10,8 +11,10 @@ from simulator.persona.spec import Domain
 
 from .cards import brief_markdown, domain_label, persona_card_html
 from .chat_panel import chat_panel, views_for
+from .assignments_panel import assignments_panel
 from .chat_view import md_code, md_text
 from .context import AppContext
+from .live_session import FORGOTTEN, kept, live_session_state, reopen_on_load
 from .tabs import TabParts
 from .voice_panel import voice_controls, voice_panel
 
@@ -24,8 +27,10 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
     `exam_state`."""
     session_state = gr.State(None)
     exam_state = gr.State(False)
+    live = live_session_state()  # the open session's id, kept in the browser: see live_session.py
     exam = gr.Checkbox(label="Exam mode: hide the rapport meter and the coach's hints", elem_id="exam-mode")
     with gr.Column(visible=True, elem_id="picker") as picker:
+        assignments_slot = gr.Column()  # filled below, once the start it calls exists
         with gr.Row():
             field = gr.Dropdown(
                 [("All fields", ALL_FIELDS)] + [(domain_label(d.value), d.value) for d in Domain],
@@ -50,9 +55,10 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
                 if remembered else "")
         return (session, gr.update(visible=False), gr.update(visible=True),
                 brief_markdown(session.persona, level) + note,
-                *views_for(session, exam_on, scorecard="", downloads=[]))
+                *views_for(session, exam_on, scorecard="", downloads=[]), kept(session))
 
-    def start(persona_id: str, level: str, choice, judge, exam_on: bool, request: gr.Request):
+    def start(persona_id: str, level: str, choice, judge, exam_on: bool, request: gr.Request,
+              assignment: str | None = None):
         try:  # a choice made before the operator changed the endpoints is refused in one line, not a server error
             spec, model = ctx.model_for(choice)
         except RapportError as exc:
@@ -62,7 +68,8 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
         try:
             persona = ctx.library_for(request).get(persona_id)  # never another learner's own persona
             run = ctx.practice.start(persona, model, learner=ctx.learner(request), difficulty=level,
-                                     model_spec=spec, judge_choice=judge)
+                                     model_spec=spec, judge_choice=judge, assignment=assignment,
+                                     viewer=ctx.viewer(request) if assignment else None)
         except RapportError as exc:
             raise gr.Error(str(exc)) from None
         return opened(run, level, exam_on)
@@ -80,7 +87,7 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
             raise gr.Error("That session has ended; open it to see its scorecard.")
         return opened(run, run.session.difficulty.value, exam_on)
 
-    start_outputs = [session_state, picker, conversation, brief, *panel.views]
+    start_outputs = [session_state, picker, conversation, brief, *panel.views, live]
     # The same start, for programs (the gradio client, load tests): `/start` with a persona id and a difficulty.
     api_persona = gr.Textbox(visible=False)
     api_start = gr.Button(visible=False)
@@ -115,10 +122,17 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
             if library.problems:
                 gr.Markdown("**Some persona files did not load:**\n" + "\n".join(f"- {md_code(p)}" for p in library.problems))
 
-    back.click(lambda exam_on: (None, gr.update(visible=True), gr.update(visible=False),
-                                *views_for(None, exam_on, status="", scorecard="", downloads=[])),
-               [exam_state], [session_state, picker, conversation, *panel.views])
-    return TabParts(shared={"session_state": session_state, "exam_state": exam_state, "outputs": start_outputs,
+    went_back = back.click(lambda exam_on: (None, gr.update(visible=True), gr.update(visible=False),
+                                *views_for(None, exam_on, status="", scorecard="", downloads=[]), FORGOTTEN),
+               [exam_state], [session_state, picker, conversation, *panel.views, live])
+    reopen_on_load(ctx, live, resume, [model_choice, judge_choice, exam_state], start_outputs, session_state,
+                   panel.scorecard)
+    with assignments_slot:
+        refresh, listed = assignments_panel(ctx, start, [model_choice, judge_choice, exam_state], start_outputs)
+    Context.root_block.load(refresh, None, listed)  # the tab is open when the page loads: list assignments then
+    went_back.then(refresh, None, listed)  # a finished attempt changes what is due
+    return TabParts(on_select=refresh, select_outputs=listed,
+                    shared={"session_state": session_state, "exam_state": exam_state, "outputs": start_outputs,
                             "resume": resume})
 
 

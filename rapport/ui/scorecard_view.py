@@ -40,7 +40,7 @@ def _criteria_html(card: Scorecard) -> str:
     return "".join(rows)
 
 
-def _transcript_html(session: SessionRecord) -> str:
+def transcript_html(session: SessionRecord) -> str:
     trust = {p.turn: p for p in session.trajectory_points()[1:]}
     items = []
     for index, turn in enumerate(session.turns):
@@ -52,6 +52,26 @@ def _transcript_html(session: SessionRecord) -> str:
         items.append(f'<li id="{TURN_ID}{index}" class="turn {turn.speaker.value}"><span class="turn-n">{index}</span>'
                      f'<b>{escape(who)}:</b> {escape(turn.text)}{note}</li>')
     return f'<ol class="sc-transcript">{"".join(items)}</ol>'
+
+
+def review_html(comments: list, overrides: list) -> str:
+    """A trainer's review of a session: the scores they set (beside the machine's, with why) and their comments
+    on turns (linked to the transcript). Empty when there is none."""
+    if not comments and not overrides:
+        return ""
+    parts = ['<div class="sc-review" id="sc-review"><h3>Trainer\'s review</h3>']
+    if overrides:
+        standing = {o.criterion: o for o in overrides}  # the newest per criterion stands
+        parts.append("<ul>" + "".join(
+            f'<li class="override"><b>{escape(criterion_name(o.criterion))}: {o.score:.1f}</b>'
+            + (f" (machine {o.machine_score:.1f})" if o.machine_score is not None else "")
+            + f" — {escape(o.reason)} <small>({escape(o.author)}, {o.created_at:%Y-%m-%d})</small></li>"
+            for o in standing.values()) + "</ul>")
+    if comments:
+        parts.append('<ul class="sc-comments">' + "".join(
+            f'<li class="comment"><a href="#{TURN_ID}{c.turn}">turn {c.turn}</a>: {escape(c.text)} '
+            f"<small>({escape(c.author)}, {c.created_at:%Y-%m-%d})</small></li>" for c in comments) + "</ul>")
+    return "".join(parts) + "</div>"
 
 
 def _turn_links(turns: list[int]) -> str:
@@ -117,7 +137,7 @@ def scorecard_html(session: SessionRecord, graded: Graded) -> str:
            else "<p>Nothing: their hidden concerns stayed hidden this time.</p>"),
         "<h3>Strengths</h3><ul>" + "".join(f"<li>{escape(s)}</li>" for s in card.strengths) + "</ul>" if card.strengths else "",
         "<h3>Notes</h3><ul>" + "".join(f"<li>{escape(f)}</li>" for f in card.flags) + "</ul>" if card.flags else "",
-        f"<h3>Transcript</h3>{_transcript_html(session)}</div>",
+        f"<h3>Transcript</h3>{transcript_html(session)}</div>",
     ]
     return "".join(parts)
 

@@ -39,6 +39,20 @@ def persona_files(folder_or_file: Path) -> list[Path]:
     return []
 
 
+def files_stamp(sources: list[tuple[Path, Origin]]) -> tuple:
+    """What the persona files of `sources` look like now (names, sizes, modification times): a different stamp
+    means a file was added, removed or rewritten, perhaps by another process sharing the folders."""
+    stamp = []
+    for location, _origin in sources:
+        for path in persona_files(location):
+            try:
+                status = path.stat()
+            except OSError:  # removed between the listing and the stat: the next stamp differs anyway
+                continue
+            stamp.append((str(path), status.st_size, status.st_mtime_ns))
+    return tuple(stamp)
+
+
 class PersonaLibrary:
     """All personas a user can pick, keyed by id. Files that fail to load are kept as `problems`."""
 

@@ -25,12 +25,12 @@ from ..transcript import Speaker, Turn
 from .database import engine_for
 from .exports import SessionExport
 from .ids import check_learner_id, check_session_id
-from .tables import appraisals, memories, scorecards, sessions, turn_audio, turns
+from .tables import appraisals, attempts, comments, memories, overrides, scorecards, sessions, turn_audio, turns
 
 log = logging.getLogger(__name__)
 DEFAULT_LEARNER = "local"
 MAX_KEPT_AUDIO_BYTES = 8 * 1024 * 1024  # two minutes of 16 kHz 16-bit mono is 3.8 MB
-_CHILDREN = (memories, scorecards, appraisals, turn_audio, turns)
+_CHILDREN = (memories, scorecards, appraisals, turn_audio, turns, attempts, comments, overrides)
 
 
 class SessionNotFoundError(RapportError):
