@@ -70,22 +70,36 @@ class Concern(BaseModel):
 
 
 def counted(results: CohortResults, rubric_of: Callable[[str], Rubric]) -> CohortResults:
-    """The results with the overall of every overridden attempt moved by the trainers' scores: the machine's
-    overall plus how far the overrides move its rubric's weighted mean (`rubric_of(persona_id)`), so an override
-    counts for an overall pass bar, the heatmap and the trend. The machine's overall stays in `machine`."""
+    """The results with every overridden attempt's overall counted (see `counted_attempt`)."""
     by_id = {a.id: a for a in results.assignments}
-    attempts = []
-    for attempt in results.attempts:
-        changed = {k for k in attempt.overridden if k != OVERALL}
-        if changed and OVERALL in attempt.machine:
-            rubric = rubric_of(by_id[attempt.assignment_id].persona_id)
-            before = {k: v for k, v in attempt.machine.items() if k != OVERALL}
-            after = {k: v for k, v in attempt.scores.items() if k != OVERALL}
-            overall = attempt.machine[OVERALL] + weighted_overall(after, rubric) - weighted_overall(before, rubric)
-            attempt = attempt.model_copy(update={"overridden": {**attempt.overridden,
-                                                                OVERALL: round(min(5.0, max(1.0, overall)), 2)}})
-        attempts.append(attempt)
+    attempts = [counted_attempt(a, rubric_of(by_id[a.assignment_id].persona_id)) for a in results.attempts]
     return results.model_copy(update={"attempts": attempts})
+
+
+def counted_attempt(attempt: Attempt, rubric: Rubric) -> Attempt:
+    """The attempt with its overall moved by the trainers' scores: the machine's overall plus how far the
+    overrides move the rubric's weighted mean, so an override counts for an overall pass bar, the heatmap and the
+    trend. The machine's overall stays in `machine`."""
+    changed = {k for k in attempt.overridden if k != OVERALL}
+    if not changed or OVERALL not in attempt.machine:
+        return attempt
+    before = {k: v for k, v in attempt.machine.items() if k != OVERALL}
+    after = {k: v for k, v in attempt.scores.items() if k != OVERALL}
+    overall = attempt.machine[OVERALL] + weighted_overall(after, rubric) - weighted_overall(before, rubric)
+    return attempt.model_copy(update={"overridden": {**attempt.overridden, OVERALL: round(min(5.0, max(1.0, overall)), 2)}})
+
+
+def verdict(assignment: Assignment, attempt: Attempt) -> str:
+    """One sentence on an attempt against its assignment's bar, for the learner and the trainer."""
+    if not attempt.graded:
+        outcome = "not graded yet (it is graded when it ends)"
+    else:
+        outcome = "passed" if passed(assignment, attempt) else "not passed"
+    line = f"Attempt at '{assignment.title}' ({assignment.cohort_name}); pass bar: {assignment.pass_bar.describe()}: {outcome}."
+    if OVERALL in attempt.overridden and OVERALL in attempt.machine:
+        line += (f" Overall with the trainer's scores {attempt.overridden[OVERALL]:.1f} "
+                 f"(machine {attempt.machine[OVERALL]:.1f}).")
+    return line
 
 
 def passed(assignment: Assignment, attempt: Attempt) -> bool:

@@ -28,6 +28,11 @@ class EndReason(StrEnum):
     FAILURE = "failure"  # trust collapsed and the persona ended the conversation
 
 
+# How each ending reads in a list of sessions (the CLI's and the History tab's).
+END_WORDS = {EndReason.LEARNER_ENDED: "ended", EndReason.TURN_LIMIT: "turn limit", EndReason.PERSONA_ENDED: "they left",
+             EndReason.SUCCESS: "success", EndReason.FAILURE: "failure"}
+
+
 class Ending(BaseModel):
     reason: EndReason
     detail: str = ""

@@ -101,7 +101,7 @@ class Session:
     """One live conversation between a learner and a persona: a `SessionRecord` (the state, changed in place)
     with the persona model and the reader that move it on. Slots: nothing is attached to it from outside."""
 
-    __slots__ = ("record", "model", "model_spec", "streaming", "dynamics", "listeners", "memory", "__weakref__")
+    __slots__ = ("record", "model", "model_spec", "streaming", "dynamics", "listeners", "memory", "assessed", "__weakref__")
 
     def __init__(
         self,
@@ -153,6 +153,7 @@ class Session:
                                          trajectory=record.trajectory) if dynamics else None)
         self.listeners: list[SessionListener] = []
         self.memory = memory  # what the persona recalls of earlier sessions
+        self.assessed = False  # an assigned attempt: its turns are the record a trainer reviews, never rewound
 
     # -- state ---------------------------------------------------------------------------------
     # What is stored lives on the record; the live session only reads and writes it there.
@@ -229,9 +230,22 @@ class Session:
         for event in self._restart():
             await self._commit(*event)
 
+    def why_cannot_rewind(self) -> str | None:
+        """Why undo and restart are refused now, or None."""
+        if self.assessed:
+            return ("this is an assessed attempt: what was said stays as said (undo and restart are off); "
+                    "start another attempt from your assignments if you have one left")
+        return None
+
+    def _rewind_allowed(self) -> None:
+        if (reason := self.why_cannot_rewind()) is not None:
+            raise SessionError(reason)
+
     def _restart(self) -> list[tuple]:
         opening = self.persona.opening_line.strip()
         had_turns = bool(self.turns)
+        if had_turns:  # (the first "restart" is how a new session opens)
+            self._rewind_allowed()
         self.turns = [Turn(speaker=Speaker.PERSONA, text=opening)] if opening else []
         self.ending = None
         if self.dynamics is not None:
@@ -278,6 +292,7 @@ class Session:
         return events is not None
 
     def _undo(self) -> list[tuple] | None:
+        self._rewind_allowed()
         floor = 1 if self.persona.opening_line.strip() else 0  # the opening line cannot be undone
         if len(self.turns) <= floor or (self.ending and self.ending.reason is EndReason.LEARNER_ENDED):
             return None

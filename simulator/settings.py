@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
     gradio_server_name: str | None = Field(None, validation_alias="GRADIO_SERVER_NAME")
     gradio_server_port: str | None = Field(None, validation_alias="GRADIO_SERVER_PORT")
+    gradio_temp_dir: str | None = Field(None, validation_alias="GRADIO_TEMP_DIR")
 
     _sources: dict[str, str] = {}
     _config_file: Path | None = None

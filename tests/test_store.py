@@ -41,6 +41,29 @@ def postgres_url():
     schema.__exit__(None, None, None)  # drops the schema
 
 
+def old_database(path, revision: str, persona) -> str:
+    """A SQLite store migrated only up to `revision`, holding one session of ana's with `persona` (its URL)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from simulator.store.database import MIGRATIONS
+
+    url = f"sqlite:///{path}"
+    engine = sa.create_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.execute(sa.text(
+            "INSERT INTO sessions (id, learner_id, persona_id, persona, difficulty, model, max_turns, started_at,"
+            " updated_at) VALUES ('s1', 'ana', :id, :p, 'medium', '', 10, '2026-01-01', '2026-01-01')"),
+            {"id": persona.id, "p": persona.model_dump_json()})
+        connection.execute(sa.text("INSERT INTO turns (session_id, idx, speaker, text) VALUES ('s1', 0, 'persona', 'Hi')"))
+    engine.dispose()
+    return url
+
+
 def converse(store: SessionStore, library, lines: list[str]):
     from simulator.session import Session
 

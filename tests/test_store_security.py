@@ -137,7 +137,7 @@ def test_the_ui_history_opens_only_the_logged_in_learners_sessions(library, tmp_
     from simulator.store import TeamStore, Viewer
 
     ctx = SimpleNamespace(practice=SimpleNamespace(store=store, teams=TeamStore(sessions_store=store)),
-                          learner=lambda request: request.username,
+                          holder=SimpleNamespace(library=library), learner=lambda request: request.username,
                           viewer=lambda request: Viewer(name=request.username, role="learner"))
     with gr.Blocks() as demo:
         history.history_tab(ctx)

@@ -144,7 +144,7 @@ def test_only_the_cohort_s_trainer_comments_and_overrides_and_the_learner_reads_
             teams.override(sid, "empathy", 5, "sneaky", viewer)
     assert [c.text for c in teams.comments(sid, ANA)] == ["Here you named her feeling: keep doing that."]
     assert [o.score for o in teams.overrides(ANA, session_id=sid)] == [4.0]
-    assert teams.commented(ANA) == {sid: 1} and teams.commented(BEN) == {}
+    assert teams.reviewed(ANA) == {sid: (1, 1)} and teams.reviewed(BEN) == {}
     with pytest.raises(TeamError, match="no session"):
         teams.overrides(BEN, session_id=sid)
     assert teams.overrides(ZED) == [] and len(teams.overrides(TESS, cohort="Nursing")) == 1
@@ -235,7 +235,7 @@ def test_deleting_a_session_removes_its_attempt_comments_and_overrides(teams, te
     teams.comment(sid, 1, "note", TESS)
     teams.override(sid, "empathy", 4, "why", TESS)
     teams.sessions.delete(sid, learner_id="ana")
-    assert teams.results("Nursing", TESS).attempts == [] and teams.commented(ANA) == {}
+    assert teams.results("Nursing", TESS).attempts == [] and teams.reviewed(ANA) == {}
 
 
 # -- the cohort view's numbers --------------------------------------------------------------------------------------
@@ -462,24 +462,9 @@ def test_over_http_nobody_reads_a_cohort_they_do_not_train(library, tmp_path, mo
 
 
 def test_a_database_from_before_teams_is_upgraded_in_place(tmp_path, library):
-    import sqlalchemy as sa
-    from alembic import command
-    from alembic.config import Config
+    from .test_store import old_database
 
-    from simulator.store.database import MIGRATIONS
-
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = sa.create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
-        connection.execute(sa.text(
-            "INSERT INTO sessions (id, learner_id, persona_id, persona, difficulty, model, max_turns, started_at,"
-            " updated_at) VALUES ('s1', 'ana', 'grieving-friend', :p, 'medium', '', 10, '2026-01-01', '2026-01-01')"),
-            {"p": library.get("grieving-friend").model_dump_json()})
-    engine.dispose()
+    url = old_database(tmp_path / "old.db", "0002", library.get("grieving-friend"))
     assert SessionStore(url).load_record("s1", learner_id="ana").persona.id == "grieving-friend"
     teams = TeamStore(url)
     teams.create_cohort("After upgrade", TESS)
@@ -504,3 +489,105 @@ def test_below_the_bar_after_two_attempts_with_attempts_left_needs_attention(tea
     [worry] = concerns(results, datetime.now(UTC))
     assert "below the bar of 'Hard one' after 2 attempts (empathy ≥ 4)" in worry.reason
     assert [(s.standing, s.left) for s in standings(results, datetime.now(UTC))] == [(Standing.DONE, 2)]
+
+
+# -- an assessed attempt is a record ------------------------------------------------------------------------------
+
+
+def test_an_assessed_attempt_cannot_be_rewound_even_when_reopened_after_it_ended(teams, term, library):
+    from simulator.errors import SessionError
+
+    grief, _ = term
+    practice = Practice(store=teams.sessions)
+    model = ScriptedChatModel(respond=lambda m: "I appreciate you asking.")
+    run = practice.start(library.get("grieving-friend"), model, learner="ana", assignment=grief.id, viewer=ANA)
+    assert run.assignment.id == grief.id and run.session.assessed
+    list(run.session.send_sync("Get over it."))
+    for rewind in (run.session.undo, run.session.restart):
+        with pytest.raises(SessionError, match="assessed attempt"):
+            rewind()
+    with pytest.raises(RapportError, match="never removed"):  # the store keeps it whoever asks
+        teams.sessions.truncate(run.session, 1, learner_id="ana")
+    resumed = practice.resume(run.session.id[:10], model, learner="ana")
+    assert resumed.session.assessed and resumed.assignment.id == grief.id and practice.is_attempt(run.session.id[:10], "ana")
+    assert [t.text for t in teams.session_record(run.session.id, TESS).turns][1] == "Get over it."
+    run.session.end()
+    asyncio.run(practice.finish(run))
+    ended_at = teams.sessions.summary(run.session.id, learner_id="ana").ended_at
+    reopened = practice.resume(run.session.id, model, learner="ana").session
+    assert teams.sessions.summary(run.session.id, learner_id="ana").ended_at == ended_at  # not rewritten by reopening
+    with pytest.raises(SessionError, match="assessed attempt"):
+        reopened.restart()  # and an ended attempt cannot be played again
+    own = practice.start(library.get("grieving-friend"), model, learner="ana")
+    assert not own.session.assessed and not practice.is_attempt(own.session.id, "ana")
+    list(own.session.send_sync("Hello."))
+    assert own.session.undo()  # the learner's own practice rewinds as before
+
+
+def test_an_attempt_recalls_earlier_attempts_only_never_private_practice(teams, term, library):
+    from simulator.store.tables import memories
+
+    grief, _ = term
+    private = scored_session(teams.sessions, library, "ana", {"empathy": 3.0})
+    first = attempt(teams, library, grief, ANA, {"empathy": 3.0})
+    with teams.engine.begin() as db:
+        for sid, text in ((private, "ana said she lost her own father last spring"), (first, "ana promised to call")):
+            db.execute(memories.insert().values(id=f"m-{sid[:8]}", learner_id="ana", persona_id="grieving-friend",
+                                                session_id=sid, kind="commitment", text=text,
+                                                created_at=datetime.now(UTC)))
+    run = Practice(store=teams.sessions).start(library.get("grieving-friend"), ScriptedChatModel(respond=lambda m: "Hm."),
+                                              learner="ana", assignment=grief.id, viewer=ANA)
+    assert [m.text for m in run.recall.items] == ["ana promised to call"]
+    own = Practice(store=teams.sessions).start(library.get("grieving-friend"), ScriptedChatModel(), learner="ana")
+    assert len(own.recall.items) == 2  # her own practice remembers everything, as before
+
+
+def test_a_cohort_cannot_be_named_after_another_cohort_s_id(teams, term):
+    grief, _ = term
+    with pytest.raises(TeamError, match="looks like a cohort id"):
+        teams.create_cohort(grief.cohort_id, ZED)
+    assert teams.cohort(grief.cohort_id, TESS).name == "Nursing"
+
+
+def test_error_toasts_show_titles_as_written():
+    from rapport.ui.chat_view import refusal
+
+    shown = str(refusal("you have used all 1 attempt(s) at '<img src=\"http://evil.example/x.png\">'"))
+    assert "<img" not in shown and "&lt;img" in shown
+
+
+def test_an_assignment_is_played_and_graded_by_the_server_s_models_whatever_settings_chose(teams, term, library):
+    from types import SimpleNamespace
+
+    from rapport.ui import build_app
+    from simulator.config import ModelSpec
+
+    from .test_ui_browser import fake_persona_model
+
+    grief, _ = term
+    demo = build_app(library, fake_persona_model())
+    [begin] = [f.fn for f in demo.fns.values() if f.fn is not None and f.fn.__name__ == "begin"]
+    chosen = ModelSpec(provider="fake", model="learner-picked")
+    session = begin(grief.id, chosen, "offline", False, SimpleNamespace(username="ana"))[0]
+    run = demo.context.practice.run_of(session)
+    assert run.assignment.id == grief.id and run.judge_choice is None
+    assert session.model is demo.context.persona_model.model
+
+
+def test_downloads_and_gradio_s_file_cache_are_private_and_swept(monkeypatch):
+    import os
+    from pathlib import Path
+
+    from rapport.ui import downloads
+
+    from simulator.settings import settings
+
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    downloads.private_gradio_cache()
+    cache = Path(settings().gradio_temp_dir)
+    assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o700  # not /tmp/gradio, readable by all
+    monkeypatch.setattr(downloads, "_root", None)
+    old = downloads.download_folder("export-")
+    os.utime(old, (0, 0))  # written long ago
+    new = downloads.download_folder("export-")
+    assert not old.exists() and new.is_dir() and new.stat().st_mode & 0o777 == 0o700

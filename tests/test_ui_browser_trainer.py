@@ -55,8 +55,10 @@ def test_a_trainer_reviews_a_cohort_and_the_learner_reads_the_comment(library, t
             assert not page.locator("#tab-trainer-button").is_visible()
             screenshot(page, "assignments")
             page.click("#assignment-start")
-            page.wait_for_selector("#brief:has-text('Ben')", timeout=30_000)
+            page.wait_for_selector("#brief:has-text('Assessed attempt: Breaking bad news')", timeout=30_000)
             assert page.locator("#conversation").is_visible()
+            page.click("#restart")  # an assessed attempt is a record: restart is refused, in words
+            page.wait_for_selector("#status:has-text('assessed attempt')")
             assert page.remote_requests == []
         assert len(teams.results("Nursing", TESS).attempts) == 4  # the attempt started in the browser counts
 
@@ -76,6 +78,8 @@ def test_a_trainer_reviews_a_cohort_and_the_learner_reads_the_comment(library, t
             cell.click()
             page.wait_for_selector("#trainer-review:has-text('ana with')", timeout=30_000)
             assert page.locator("#trainer-review .sc-transcript li").count() == 3
+            assert "not passed" in page.locator("#trainer-review .sc-verdict").inner_text()
+            assert page.locator("#review-criterion input").input_value() == "empathy"  # the cell's criterion
             page.fill("#review-turn input", "1")
             page.fill("#review-comment textarea", "You asked how she is holding up: good. Now name the loss.")
             page.click("#review-post")
@@ -84,22 +88,32 @@ def test_a_trainer_reviews_a_cohort_and_the_learner_reads_the_comment(library, t
             page.fill("#review-reason textarea", "She acknowledged his grief before asking.")
             page.click("#review-override")
             page.wait_for_selector("#trainer-review .override:has-text('machine 3.0')")
+            assert ": passed." in page.locator("#trainer-review .sc-verdict").inner_text()  # the override counts
             screenshot(page, "trainer-review")
             # the cohort view now shows the trainer's score, and she passes
             page.click("#trainer-cohort-view-button")
             page.wait_for_selector(".cohort-heatmap .cell[data-learner=ana][data-criterion=empathy]"
                                    "[aria-label*='latest 3.5']")
             assert "passed" in page.locator("#trainer-standings").inner_text()
+            page.click("#trainer-export-zip")  # "All assignments": the zip needs one, said beside the button
+            page.wait_for_selector("#trainer-export-note:has-text('Choose one assignment')")
+            page.click("#trainer-export")
+            page.wait_for_selector("#trainer-files td.filename[aria-label='Nursing.json']")
+            with page.expect_download() as download:
+                page.click("#trainer-files tr:has(td[aria-label='Nursing.csv']) a.download-link")
+            exported = Path(download.value.path()).read_text(encoding="utf-8")
+            assert exported.startswith("cohort,assignment,") and exported.count("\nNursing,") == 4
             assert page.remote_requests == []
 
         with browser_page() as page:  # the learner reads the comment in History
             log_in(page, url, "ana")
             page.click("#tab-history-button")
             page.click("#history-picker input")
-            page.click("[role=option]:has-text('1 trainer comment')")
+            page.click("[role=option]:has-text('reviewed by your trainer (1 comment, 1 score)')")
             page.click("#history-open")
             page.wait_for_selector("#history-opened .sc-review:has-text('name the loss')", timeout=30_000)
-            assert "machine 3.0" in page.locator("#history-opened .sc-review").inner_text()
+            review = page.locator("#history-opened .sc-review").inner_text()
+            assert "machine 3.0" in review and "Breaking bad news" in review and ": passed." in review
             assert page.remote_requests == []
     if os.environ.get("RAPPORT_UPDATE_IMAGES"):  # the README's picture, redrawn on request only
         shutil.copy(tmp_path / "heatmap.png", IMAGES / "trainer-heatmap.png")

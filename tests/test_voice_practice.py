@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sqlalchemy as sa
 
 from evals.delivery import delivery_report
 from evals.grading import Grader
@@ -150,24 +149,9 @@ def test_delivery_is_stored_with_the_turn_and_a_kept_recording_only_for_its_lear
 
 
 def test_a_store_made_before_voice_is_upgraded_in_place(tmp_path, monkeypatch, library):
-    from alembic import command
-    from alembic.config import Config
+    from .test_store import old_database
 
-    from simulator.store.database import MIGRATIONS
-
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = sa.create_engine(url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-        connection.execute(sa.text(
-            "INSERT INTO sessions (id, learner_id, persona_id, persona, difficulty, model, max_turns, started_at,"
-            " updated_at) VALUES ('s1', 'ana', 'upset-parent', :p, 'medium', '', 10, '2026-01-01', '2026-01-01')"),
-            {"p": library.get("upset-parent").model_dump_json()})
-        connection.execute(sa.text("INSERT INTO turns (session_id, idx, speaker, text) VALUES ('s1', 0, 'persona', 'Hi')"))
-    engine.dispose()
+    url = old_database(tmp_path / "old.db", "0001", library.get("upset-parent"))
     record = SessionStore(url).load_record("s1", learner_id="ana")
     assert record.turns[0].text == "Hi" and record.turns[0].delivery is None
 

@@ -32,8 +32,6 @@ def _learner(name: str | None) -> str:
 
 
 MAX_EXPORT_BYTES = 20 * 1024 * 1024  # a long session with its persona and every appraisal; far above any real one
-STATUS = {"learner_ended": "ended", "turn_limit": "turn limit", "persona_ended": "they left",
-          "success": "success", "failure": "failure"}
 
 
 @sessions_app.command("list")
@@ -44,6 +42,8 @@ def list_sessions(
     limit: int = typer.Option(50, help="At most this many, newest first."),
 ) -> None:
     """List stored sessions, newest first; unfinished ones can be resumed with `rapport chat --resume ID`."""
+    from simulator.record import END_WORDS
+
     sessions = _store().list(learner_id=None if all_learners else _learner(learner), persona_id=persona, limit=limit)
     console = table_console()
     # Drop what says least when the terminal is narrow; the id, which you type next, is never cut.
@@ -53,7 +53,7 @@ def list_sessions(
     for name in columns:
         table.add_column(name, no_wrap=name != "persona", overflow="fold")
     for s in sessions:
-        status = STATUS.get(s.end_reason, s.end_reason) if s.end_reason else "[yellow]unfinished[/]"
+        status = END_WORDS.get(s.end_reason, s.end_reason) if s.end_reason else "[yellow]unfinished[/]"
         overall = f"{s.overall:.1f}" if s.overall is not None else ""
         table.add_row(s.id[:12], s.started_at.strftime("%Y-%m-%d %H:%M"), *([s.learner_id] if show_learner else []),
                       s.persona_id, s.difficulty, str(s.turns), status, overall)

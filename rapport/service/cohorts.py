@@ -11,7 +11,7 @@ import re
 import zipfile
 from datetime import UTC, date, datetime, time
 
-from evals.cohort import counted, export_csv, export_json, passed, spreadsheet_safe
+from evals.cohort import counted, counted_attempt, export_csv, export_json, passed, spreadsheet_safe, verdict
 from evals.rubric import Rubric, load_rubric
 from simulator.errors import RapportError
 from simulator.persona import PersonaLibrary
@@ -25,22 +25,34 @@ def due_date(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
+        if not re.fullmatch(r"(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError
         return datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=UTC)
     except ValueError:
-        raise RapportError(f"due date {text[:40]!r}: write it as YYYY-MM-DD") from None
+        raise RapportError(f"due date {text[:40]!r}: write it as YYYY-MM-DD, between 2000 and 2100") from None
+
+
+def rubric_for(library: PersonaLibrary, persona_id: str) -> Rubric:
+    """The rubric a persona's conversations are graded by."""
+    try:
+        return load_rubric(library.get(persona_id).rubric or "default")
+    except RapportError:  # a persona deleted since it was assigned: the default rubric's weights
+        return load_rubric("default")
 
 
 def cohort_results(teams: TeamStore, cohort: str, viewer: Viewer, library: PersonaLibrary) -> CohortResults:
     """A cohort the viewer trains, each overridden attempt's overall moved by its persona's rubric weights."""
+    return counted(teams.results(cohort, viewer), functools.cache(functools.partial(rubric_for, library)))
 
-    @functools.cache
-    def rubric_of(persona_id: str) -> Rubric:
-        try:
-            return load_rubric(library.get(persona_id).rubric or "default")
-        except RapportError:  # a persona deleted since it was assigned: the default rubric's weights
-            return load_rubric("default")
 
-    return counted(teams.results(cohort, viewer), rubric_of)
+def attempt_verdict(teams: TeamStore, session_id: str, viewer: Viewer, library: PersonaLibrary) -> str | None:
+    """For an assigned attempt the viewer may read: how it stands against its bar (with the trainer's scores
+    counted); None for a learner's own practice."""
+    found = teams.attempt(session_id, viewer)
+    if found is None:
+        return None
+    assignment, tried = found
+    return verdict(assignment, counted_attempt(tried, rubric_for(library, assignment.persona_id)))
 
 
 def check_assignment(spec: AssignmentSpec, library: PersonaLibrary) -> AssignmentSpec:
@@ -89,6 +101,15 @@ def transcripts_zip(teams: TeamStore, assignment: str, viewer: Viewer, library: 
                      f"started {attempt.started_at:%Y-%m-%d %H:%M} UTC; ended: {attempt.end_reason or 'not yet'}", ""]
             lines += [f"{n}. {who if t.speaker is Speaker.PERSONA else attempt.learner_id}: {t.text}"
                       for n, t in enumerate(exported.turns)]
+            lines += ["", verdict(found, attempt)]
+            standing = {o.criterion: o for o in teams.overrides(viewer, session_id=attempt.session_id)}
+            remarks = teams.comments(attempt.session_id, viewer)
+            if standing or remarks:
+                lines += ["", "Trainer's review:"]
+                lines += [f"- {o.criterion.replace('_', ' ')}: {o.score:g} (machine "
+                          f"{'-' if o.machine_score is None else f'{o.machine_score:g}'}), {o.reason} ({o.author})"
+                          for o in standing.values()]
+                lines += [f"- turn {c.turn}: {c.text} ({c.author})" for c in remarks]
             archive.writestr(f"{stem}.txt", "\n".join(lines) + "\n")
             archive.writestr(f"{stem}.json", exported.model_dump_json(indent=2))
             overall = attempt.scores.get("overall")

@@ -17,7 +17,7 @@ from simulator.persona.spec import PersonaSpec
 from simulator.recollection import Recall, remember, stored_memories
 from simulator.record import new_session_id
 from simulator.session import Session
-from simulator.store import SessionStore, TeamStore, Viewer
+from simulator.store import Assignment, SessionStore, TeamStore, Viewer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ class RunState:
     judge_choice: ModelSpec | str | None = None  # the judge chosen in the app: a spec, "offline", or None (default)
     graded: Graded | None = None  # set once the ended session is graded
     grading: asyncio.Future | None = None  # the grading in progress: a second End waits for it, never grades again
+    assignment: Assignment | None = None  # what this session attempts, when it is an assigned attempt
 
 
 @dataclass
@@ -56,6 +57,10 @@ class PracticeRun:
     @property
     def graded(self) -> Graded | None:
         return self.state.graded
+
+    @property
+    def assignment(self) -> Assignment | None:
+        return self.state.assignment
 
     @property
     def remembered(self) -> int:
@@ -86,7 +91,7 @@ class Practice:
               viewer: Viewer | None = None) -> PracticeRun:
         """A new session; with `assignment`, an attempt at it by `viewer` (a learner in its cohort), played with the
         assignment's persona at its difficulty, refused in one line when no attempt is left."""
-        earlier = None
+        earlier, assigned = None, None
         if assignment is not None:
             viewer = viewer or Viewer(name=learner, role="learner")
             assigned = self.teams.check_attempt(assignment, viewer)
@@ -98,7 +103,8 @@ class Practice:
         recall = Recall(self.store, learner, persona.id, session_id, only_sessions=earlier)
         session = Session(persona, model, difficulty=difficulty, model_spec=model_spec, max_turns=max_turns,
                           session_id=session_id, memory=recall)
-        run = self._attach(session, learner, recall, judge_choice)
+        session.assessed = assignment is not None
+        run = self._attach(session, learner, recall, judge_choice, assigned)
         if assignment is not None:
             try:
                 self.teams.record_attempt(assignment, session_id, viewer)
@@ -112,24 +118,32 @@ class Practice:
     def resume(self, session_id: str, model: BaseChatModel, *, learner: str, model_spec: ModelSpec | None = None,
                judge_choice: ModelSpec | str | None = None) -> PracticeRun:
         record = self.store.load_record(session_id, learner_id=learner)
-        recall = Recall(self.store, learner, record.persona.id, record.id,
-                        only_sessions=self._attempts_before(record.id, learner))
+        assigned, earlier = self._assessed(record.id, learner)
+        recall = Recall(self.store, learner, record.persona.id, record.id, only_sessions=earlier)
         session = Session.from_record(record, model, model_spec=model_spec, memory=recall)
-        return self._attach(session, learner, recall, judge_choice)
+        session.assessed = assigned is not None
+        return self._attach(session, learner, recall, judge_choice, assigned)
 
-    def _attempts_before(self, session_id: str, learner: str) -> list[str] | None:
-        """For an assigned attempt, the learner's other attempts at the same assignment (what it may remember);
-        None for the learner's own practice (it remembers everything)."""
-        mine = self.teams.my_attempts(Viewer(name=learner, role="learner"))
-        this = next((a for a in mine if a.session_id == session_id), None)
-        if this is None:
-            return None
-        return [a.session_id for a in mine if a.assignment_id == this.assignment_id and a.session_id != session_id]
+    def is_attempt(self, session_id: str, learner: str) -> bool:
+        """Whether this learner's session (its id or a unique prefix) is an attempt at an assignment."""
+        full = self.store.summary(session_id, learner_id=learner).id
+        return self._assessed(full, learner)[0] is not None
 
-    def _attach(self, session: Session, learner: str, recall: Recall,
-                judge_choice: ModelSpec | str | None) -> PracticeRun:
+    def _assessed(self, session_id: str, learner: str) -> tuple[Assignment | None, list[str] | None]:
+        """For an assigned attempt, its assignment and the learner's other attempts at it (what it may remember);
+        (None, None) for the learner's own practice (it remembers everything)."""
+        viewer = Viewer(name=learner, role="learner")
+        found = self.teams.attempt(session_id, viewer)
+        if found is None:
+            return None, None
+        assigned, _ = found
+        return assigned, [a.session_id for a in self.teams.my_attempts(viewer)
+                          if a.assignment_id == assigned.id and a.session_id != session_id]
+
+    def _attach(self, session: Session, learner: str, recall: Recall, judge_choice: ModelSpec | str | None,
+                assignment: Assignment | None = None) -> PracticeRun:
         self.store.record(session, learner)
-        state = RunState(learner, recall, judge_choice)
+        state = RunState(learner, recall, judge_choice, assignment=assignment)
         with self._lock:
             self._runs[session] = state
         return PracticeRun(session, state)

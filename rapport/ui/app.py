@@ -9,6 +9,7 @@ from simulator.persona import PersonaLibrary
 from .auth import authenticator
 from .cards import model_banner
 from .context import AppContext, LibraryHolder
+from .downloads import CACHE_CLEANUP, private_gradio_cache
 from .history import history_tab
 from .login_throttle import ClientAddress
 from .persona_model import PersonaModel
@@ -86,8 +87,9 @@ TABS = (
 def build_app(library: PersonaLibrary | None = None, persona_model: PersonaModel | None = None,
               context: AppContext | None = None) -> gr.Blocks:
     """The gradio app. Per-browser state lives in `gr.State`, so sessions and tabs never see each other."""
+    private_gradio_cache()  # before any component is built: each one notes where its files go
     ctx = context or AppContext(LibraryHolder(library or PersonaLibrary()), persona_model or PersonaModel())
-    with gr.Blocks(title="Rapport", analytics_enabled=False) as demo:
+    with gr.Blocks(title="Rapport", analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         states = AppStates(library_version=gr.State(0), model_choice=gr.State(None), judge_choice=gr.State(None))
         gr.Markdown("# Rapport\nPractise building rapport with people who react to *how* you talk.")
         gr.Markdown(model_banner(ctx.persona_model.spec, ctx.persona_model.error), elem_id="model-banner")

@@ -12,6 +12,7 @@ import gradio as gr
 from evals.cohort import Standing, standing
 from simulator.errors import RapportError
 
+from .chat_view import refusal
 from .context import AppContext
 
 # (label, background): dark text on the light ones, white on the dark ones, for contrast
@@ -79,8 +80,10 @@ def assignments_panel(ctx: AppContext, start: Callable, inputs: list, outputs: l
         try:
             found = ctx.practice.teams.assignment(assignment_id, ctx.viewer(request), as_learner=True)
         except RapportError as exc:
-            raise gr.Error(str(exc)) from None
-        return start(found.persona_id, found.difficulty.value, choice, judge, exam_on, request, assignment=found.id)
+            raise refusal(exc) from None
+        # The server's persona model and judge, whatever this browser chose in Settings: the learner does not pick
+        # who plays or grades an assessed attempt.
+        return start(found.persona_id, found.difficulty.value, None, None, exam_on, request, assignment=found.id)
 
     go.click(begin, [pick, *inputs], outputs, api_name="start_assignment").then(refresh, None, [box, listing, pick])
     return refresh, [box, listing, pick]

@@ -69,3 +69,12 @@ def status_line(session: Session | None) -> str:
     if session.awaiting_reply:
         return "Your last message has no reply yet: press **Retry**, or **Undo** to take it back."
     return f"Your messages: {session.learner_turn_count} of at most {session.max_turns}."
+
+
+def refusal(message: object):
+    """A `gr.Error` whose text is shown exactly as written. Gradio renders an error's message as HTML, and
+    titles, names and file contents reach these messages: an assignment title with an image tag would otherwise
+    make every learner's browser fetch it."""
+    import gradio as gr
+
+    return gr.Error(escape(str(message), quote=False))

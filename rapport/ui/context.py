@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ import gradio as gr
 
 from evals.grading import Grader
 from rapport.service import Practice, default_learner
+from rapport.service.cohorts import attempt_verdict
 from simulator.config import ModelSpec
 from simulator.models import build_chat_model
 from simulator.paths import learner_personas_dir
@@ -20,7 +22,7 @@ from simulator.store import Viewer
 
 from .auth import Role, role_of
 from .persona_model import PersonaModel
-from .scorecard_view import download_files, scorecard_html
+from .scorecard_view import download_files, review_html, scorecard_html
 
 
 class LibraryHolder:
@@ -144,4 +146,8 @@ class AppContext:
         if run is None:
             raise gr.Error("This conversation was not started for practice, so it is not graded.")
         graded = run.graded or await self.practice.finish(run, self.grader_for(run.judge_choice))
-        return scorecard_html(session.record, graded), download_files(session.record, graded)
+        verdict = None
+        if run.assignment is not None:  # an assigned attempt: passed or not, against its bar, said first
+            verdict = await asyncio.to_thread(attempt_verdict, self.practice.teams, session.id,
+                                              Viewer(name=run.learner, role=Role.LEARNER), self.holder.library)
+        return review_html([], [], verdict) + scorecard_html(session.record, graded), download_files(session.record, graded)

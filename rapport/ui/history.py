@@ -10,7 +10,9 @@ from evals.charts import criteria_over_time_chart
 from evals.grading import Graded
 from evals.progress import criterion_series, history_from_store, suggest_next
 from evals.scorecard import Scorecard
+from rapport.service.cohorts import attempt_verdict
 from simulator.errors import RapportError
+from simulator.record import END_WORDS
 
 from .chat_view import md_text
 from .context import AppContext
@@ -20,20 +22,26 @@ from .tabs import TabParts
 COLUMNS = ["When", "Persona", "Level", "Turns", "Ended", "Overall"]
 
 
+def _ended(reason: str | None) -> str:
+    return END_WORDS.get(reason, reason) if reason else "unfinished"
+
+
 def _rows(history) -> list[list]:
     rows = []
     for summary, card in reversed(history):  # newest first
         rows.append([summary.started_at.strftime("%Y-%m-%d %H:%M"), summary.persona_name, summary.difficulty,
-                     summary.turns, summary.end_reason or "unfinished", round(card["overall"], 1) if card else None])
+                     summary.turns, _ended(summary.end_reason), round(card["overall"], 1) if card else None])
     return rows
 
 
-def _choices(history, commented: dict[str, int]) -> list[tuple[str, str]]:
+def _choices(history, reviewed: dict[str, tuple[int, int]]) -> list[tuple[str, str]]:
     def note(session_id: str) -> str:
-        n = commented.get(session_id, 0)
-        return f" — {n} trainer comment{'s' if n > 1 else ''}" if n else ""
+        remarks, scores = reviewed.get(session_id, (0, 0))
+        parts = ([f"{remarks} comment{'s' if remarks > 1 else ''}"] if remarks else []) + (
+            [f"{scores} score{'s' if scores > 1 else ''}"] if scores else [])
+        return f" — reviewed by your trainer ({', '.join(parts)})" if parts else ""
 
-    return [(f"{s.started_at:%Y-%m-%d %H:%M} — {s.persona_name} — {s.end_reason or 'unfinished'}{note(s.id)}", s.id)
+    return [(f"{s.started_at:%Y-%m-%d %H:%M} — {s.persona_name} — {_ended(s.end_reason)}{note(s.id)}", s.id)
             for s, _ in reversed(history)]
 
 
@@ -69,8 +77,8 @@ def history_tab(ctx: AppContext) -> TabParts:
         tip = suggest_next(history, [s.spec for s in ctx.holder.library])
         advice = (f"**Practise next:** {md_text(tip.persona_name)} on {tip.difficulty.value}. {md_text(tip.reason)}")
         chart = criteria_over_time_chart(criterion_series(history))
-        commented = ctx.practice.teams.commented(ctx.viewer(request))
-        return advice, _rows(history), chart, gr.update(choices=_choices(history, commented), value=None)
+        reviewed = ctx.practice.teams.reviewed(ctx.viewer(request))
+        return advice, _rows(history), chart, gr.update(choices=_choices(history, reviewed), value=None)
 
     def open_session(session_id: str | None, request: gr.Request):
         if not session_id:
@@ -82,7 +90,8 @@ def history_tab(ctx: AppContext) -> TabParts:
             return f"<p>{escape(str(exc))}</p>"
         viewer = ctx.viewer(request)
         review = review_html(ctx.practice.teams.comments(record.id, viewer),
-                             ctx.practice.teams.overrides(viewer, session_id=record.id))
+                             ctx.practice.teams.overrides(viewer, session_id=record.id),
+                             attempt_verdict(ctx.practice.teams, record.id, viewer, ctx.holder.library))
         graded = stored_graded([card.data for card in record.scorecards])
         if graded is None:
             return review + "<p>This session has no scorecard yet (it is unfinished): resume it in Practice.</p>"

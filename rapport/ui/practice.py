@@ -12,7 +12,7 @@ from simulator.persona.spec import Domain
 from .cards import brief_markdown, domain_label, persona_card_html
 from .chat_panel import chat_panel, views_for
 from .assignments_panel import assignments_panel
-from .chat_view import md_code, md_text
+from .chat_view import md_code, md_text, refusal
 from .context import AppContext
 from .live_session import FORGOTTEN, kept, live_session_state, reopen_on_load
 from .tabs import TabParts
@@ -53,6 +53,10 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
         session, remembered = run.session, run.remembered
         note = (f"\n\n*{md_text(session.persona.short_name)} remembers {remembered} thing(s) from your earlier sessions.*"
                 if remembered else "")
+        if run.assignment is not None:  # say so up front: this one is reviewed, and cannot be rewound
+            note += (f"\n\n**Assessed attempt: {md_text(run.assignment.title)}** (pass: "
+                     f"{md_text(run.assignment.pass_bar.describe())}). Your trainer reviews this conversation; "
+                     "undo and restart are off.")
         return (session, gr.update(visible=False), gr.update(visible=True),
                 brief_markdown(session.persona, level) + note,
                 *views_for(session, exam_on, scorecard="", downloads=[]), kept(session))
@@ -62,27 +66,29 @@ def practice_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.St
         try:  # a choice made before the operator changed the endpoints is refused in one line, not a server error
             spec, model = ctx.model_for(choice)
         except RapportError as exc:
-            raise gr.Error(f"{exc}; choose again in Settings") from None
+            raise refusal(f"{exc}; choose again in Settings") from None
         if model is None:
-            raise gr.Error(ctx.persona_model.error or "no persona model is configured")
+            raise refusal(ctx.persona_model.error or "no persona model is configured")
         try:
             persona = ctx.library_for(request).get(persona_id)  # never another learner's own persona
             run = ctx.practice.start(persona, model, learner=ctx.learner(request), difficulty=level,
                                      model_spec=spec, judge_choice=judge, assignment=assignment,
                                      viewer=ctx.viewer(request) if assignment else None)
         except RapportError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc) from None
         return opened(run, level, exam_on)
 
     def resume(session_id: str | None, choice, judge, exam_on: bool, request: gr.Request):
         if not session_id:
             raise gr.Error("Choose a session first.")
         try:
+            if ctx.practice.is_attempt(session_id, ctx.learner(request)):
+                choice = judge = None  # an assigned attempt is played and graded by the server's models
             spec, model = ctx.model_for(choice)
             run = ctx.practice.resume(session_id, model, learner=ctx.learner(request), model_spec=spec,
                                       judge_choice=judge)
         except RapportError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc) from None
         if run.session.ended:
             raise gr.Error("That session has ended; open it to see its scorecard.")
         return opened(run, run.session.difficulty.value, exam_on)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from html import escape
-from pathlib import Path
 
 from evals.charts import criterion_label, key_icon_svg, radar_chart, trajectory_chart
 from evals.delivery import DeliveryReport, delivery_report
@@ -13,6 +11,8 @@ from evals.grading import Graded
 from evals.scorecard import Scorecard
 from simulator.record import SessionRecord
 from simulator.transcript import Speaker
+
+from .downloads import download_folder
 
 NAMES = {
     "adaptability": "Adaptability", "authenticity": "Authenticity", "empathy": "Empathy",
@@ -54,12 +54,17 @@ def transcript_html(session: SessionRecord) -> str:
     return f'<ol class="sc-transcript">{"".join(items)}</ol>'
 
 
-def review_html(comments: list, overrides: list) -> str:
-    """A trainer's review of a session: the scores they set (beside the machine's, with why) and their comments
-    on turns (linked to the transcript). Empty when there is none."""
-    if not comments and not overrides:
+def review_html(comments: list, overrides: list, verdict: str | None = None) -> str:
+    """An assigned attempt's standing against its bar (`verdict`), and a trainer's review of a session: the scores
+    they set (beside the machine's, with why) and their comments on turns (linked to the transcript). Empty when
+    there is none of these."""
+    if not comments and not overrides and not verdict:
         return ""
-    parts = ['<div class="sc-review" id="sc-review"><h3>Trainer\'s review</h3>']
+    parts = ['<div class="sc-review" id="sc-review">']
+    if verdict:
+        parts.append(f'<p class="sc-verdict"><b>{escape(verdict)}</b></p>')
+    if comments or overrides:
+        parts.append("<h3>Trainer's review</h3>")
     if overrides:
         standing = {o.criterion: o for o in overrides}  # the newest per criterion stands
         parts.append("<ul>" + "".join(
@@ -170,7 +175,7 @@ def scorecard_markdown(session: SessionRecord, graded: Graded) -> str:
 
 def download_files(session: SessionRecord, graded: Graded) -> list[str]:
     """Transcript and scorecard as JSON and Markdown files the browser can download."""
-    folder = Path(tempfile.mkdtemp(prefix="rapport-session-"))
+    folder = download_folder("session-")
     stem = f"{session.persona.id}-{session.started_at:%Y%m%d-%H%M}"
     transcript = folder / f"{stem}.transcript.json"
     transcript.write_text(session.transcript().model_dump_json(indent=2), encoding="utf-8")

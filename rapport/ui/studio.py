@@ -24,7 +24,7 @@ from simulator.voice.persona_voice import DEFAULT_VOICE
 from .auth import Role
 from .cards import persona_card_html
 from .chat_panel import chat_panel, views_for
-from .chat_view import md_code, md_text
+from .chat_view import md_code, md_text, refusal
 from .context import AppContext, LibraryHolder
 from .tabs import TabParts
 from simulator.voice.sentences import speakable
@@ -143,7 +143,7 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
         try:
             source_file = ctx.library_for(request).source(persona_id)  # never another learner's own persona
         except RapportError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc) from None
         return source_file.path.read_text(encoding="utf-8")
 
     def start_trial(text: str, difficulty: str, choice):
@@ -152,7 +152,7 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
             raise gr.Error(f"The persona has {len(problems)} error(s); fix them first.")
         model_spec, model = ctx.model_for(choice)
         if model is None:
-            raise gr.Error(ctx.persona_model.error or "no persona model is configured")
+            raise refusal(ctx.persona_model.error or "no persona model is configured")
         session = Session(spec, model, difficulty=difficulty, model_spec=model_spec)  # a trial: not stored
         return session, *views_for(session, False, scorecard="", downloads=[])
 
@@ -194,7 +194,7 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
         try:
             chunks = await asyncio.to_thread(lambda: list(speaker_for().speak(line[:400], spec.voice or DEFAULT_VOICE)))
         except RapportError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refusal(exc) from None
         audio = Audio.concat(chunks)
         return (audio.sample_rate, (audio.samples * 32767).astype("int16"))
 

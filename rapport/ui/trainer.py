@@ -7,7 +7,6 @@ API: a cohort someone does not train is "not found" whichever way they ask.
 
 from __future__ import annotations
 
-import tempfile
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -17,14 +16,16 @@ from pydantic import ValidationError
 
 from evals.charts import criteria_over_time_chart, distribution_chart, heatmap_chart
 from evals.cohort import concerns, criteria, distributions, heatmap, progress_series, standings
-from rapport.service.cohorts import (check_assignment, cohort_results, due_date, results_csv, results_json,
-                                     transcripts_zip)
+from rapport.service.cohorts import (attempt_verdict, check_assignment, cohort_results, due_date, results_csv,
+                                     results_json, transcripts_zip)
 from simulator.errors import RapportError
 from simulator.persona import Difficulty
 from simulator.store import AssignmentSpec, PassBar
 
 from .auth import auth_file, read_users
+from .chat_view import md_text, refusal
 from .context import AppContext
+from .downloads import download_folder
 from .history import stored_graded
 from .scorecard_view import review_html, scorecard_html, transcript_html
 from .tabs import TabParts
@@ -45,7 +46,7 @@ TRAINER_JS = r"""
       const box = document.querySelector("#trainer-session textarea, #trainer-session input");
       const button = document.querySelector("#trainer-open");
       if (!box || !button) { if (++tries < 40) setTimeout(fill, 50); return; }
-      box.value = cell.dataset.session;
+      box.value = cell.dataset.session + " " + (cell.dataset.criterion || "");
       box.dispatchEvent(new Event("input", { bubbles: true }));
       setTimeout(() => button.click(), 50);
     };
@@ -64,8 +65,8 @@ TRAINER_JS = r"""
 def _fail(exc: Exception) -> gr.Error:
     if isinstance(exc, ValidationError):
         error = exc.errors(include_url=False)[0]
-        return gr.Error(f"{'.'.join(map(str, error['loc'])) or 'assignment'}: {error['msg']}")
-    return gr.Error(str(exc))
+        return refusal(f"{'.'.join(map(str, error['loc'])) or 'assignment'}: {error['msg']}")
+    return refusal(exc)
 
 
 def _cohort_choices(ctx: AppContext, request: gr.Request) -> list[tuple[str, str]]:
@@ -102,11 +103,13 @@ def trainer_tab(ctx: AppContext) -> TabParts:
             with gr.Row():
                 export_csv = gr.Button("Results (CSV + JSON)", elem_id="trainer-export", size="sm")
                 export_zip = gr.Button("Transcripts of the assignment (zip)", elem_id="trainer-export-zip", size="sm")
-            files = gr.File(label="Exports", elem_id="trainer-files", file_count="multiple", interactive=False,
-                            visible=False)  # shown once there is something to download
+            export_note = gr.Markdown(elem_id="trainer-export-note")
+            files = gr.File(label="Exports: click a file to download it", elem_id="trainer-files",
+                            file_count="multiple", interactive=False, visible=False)  # shown once there is one
         with gr.Tab("Review", id="review", elem_id="trainer-review-tab"):
             with gr.Row():
-                pick = gr.Dropdown(label="Attempt", choices=[], elem_id="trainer-attempt", scale=4)
+                pick = gr.Dropdown(label="Attempt", choices=[], elem_id="trainer-attempt", scale=4,
+                                   allow_custom_value=True)
                 open_pick = gr.Button("Open", elem_id="trainer-open-pick", scale=1)
             session_box = gr.Textbox(elem_id="trainer-session", elem_classes=["rapport-hidden"], show_label=False,
                                      container=False)
@@ -177,7 +180,7 @@ def trainer_tab(ctx: AppContext) -> TabParts:
         names = criteria(results)
         cells = heatmap(results, only_id or None)
         worries = concerns(results, now)
-        notes = "\n".join(f"- **{escape(c.learner)}** {escape(c.reason)}" for c in worries)
+        notes = "\n".join(f"- **{md_text(c.learner)}** {md_text(c.reason)}" for c in worries)  # Markdown, as written
         rows = [[s.learner, titles[s.assignment_id], s.standing.value, s.used, s.left] for s in standings(results, now)
                 if not only_id or s.assignment_id == only_id]
         attempts = [(f"{a.learner_id} · {titles[a.assignment_id]} · {a.started_at:%Y-%m-%d %H:%M}"
@@ -196,7 +199,7 @@ def trainer_tab(ctx: AppContext) -> TabParts:
             made = ctx.practice.teams.create_cohort((name or "").strip(), ctx.viewer(request))
         except RapportError as exc:
             raise _fail(exc) from None
-        return gr.update(choices=_cohort_choices(ctx, request), value=made.id), "", f"Created **{escape(made.name)}**."
+        return gr.update(choices=_cohort_choices(ctx, request), value=made.id), "", f"Created **{md_text(made.name)}**."
 
     def add_learners(cohort_id: str | None, names: str, request: gr.Request):
         if not cohort_id:
@@ -212,13 +215,14 @@ def trainer_tab(ctx: AppContext) -> TabParts:
                 known = read_users(path)
                 missing = [n for n in wanted if n not in known]
                 if missing:
-                    raise RapportError(f"no user {', '.join(missing)} in the users file; add them with "
-                                       "`rapport users add NAME`")
+                    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                    raise RapportError(f"no user {', '.join(n[:64] for n in missing[:5])}{more} in the users file; "
+                                       "add them with `rapport users add NAME`")
             found = ctx.practice.teams.add_members(cohort_id, wanted, viewer)
         except RapportError as exc:
             raise _fail(exc) from None
         return (gr.update(choices=_cohort_choices(ctx, request), value=found.id), "",
-                f"**{escape(found.name)}** learners: {escape(', '.join(found.learners))}")
+                f"**{md_text(found.name)}** learners: {md_text(', '.join(found.learners))}")
 
     def make_assignment(cohort_id, title_text, persona_id, level_value, due_text, attempts, bar_text, goal_on,
                         request: gr.Request):
@@ -232,10 +236,15 @@ def trainer_tab(ctx: AppContext) -> TabParts:
             made = ctx.practice.teams.assign(cohort_id, spec, ctx.viewer(request))
         except (RapportError, ValidationError) as exc:
             raise _fail(exc) from None
-        return (f"Assigned **{escape(made.title)}** to {escape(made.cohort_name)}: {escape(made.persona_id)} on "
-                f"{made.difficulty.value}, pass: {escape(made.pass_bar.describe())}.")
+        return (f"Assigned **{md_text(made.title)}** to {md_text(made.cohort_name)}: {md_text(made.persona_id)} on "
+                f"{made.difficulty.value}, pass: {md_text(made.pass_bar.describe())}.")
 
-    def open_review(session_id: str | None, request: gr.Request):
+    def open_review(opened: str | None, request: gr.Request):
+        return show_review(opened, request)
+
+    def show_review(opened: str | None, request: gr.Request, focus: str | None = None):
+        """The attempt `opened` names ("SESSION_ID", or "SESSION_ID CRITERION" from a heatmap cell) for review."""
+        session_id, _, cell = (opened or "").strip().partition(" ")
         if not session_id:
             raise gr.Error("Choose an attempt first.")
         viewer = ctx.viewer(request)
@@ -243,6 +252,7 @@ def trainer_tab(ctx: AppContext) -> TabParts:
             record = ctx.practice.teams.session_record(session_id, viewer)
             remarks = ctx.practice.teams.comments(record.id, viewer)
             scored = ctx.practice.teams.overrides(viewer, session_id=record.id)
+            standing = attempt_verdict(ctx.practice.teams, record.id, viewer, ctx.holder.library)
         except RapportError as exc:
             raise _fail(exc) from None
         try:
@@ -250,14 +260,16 @@ def trainer_tab(ctx: AppContext) -> TabParts:
         except ValidationError:  # a card from an older or damaged store: the transcript is still worth reviewing
             graded = None
         head = (f"<h3>{escape(record.learner_id or '')} with {escape(record.persona.name)} "
-                f"({record.difficulty.value}, {len(record.turns)} turns)</h3>")
+                f"({record.difficulty.value}, {len(record.turns)} turns, started {record.started_at:%Y-%m-%d %H:%M})"
+                "</h3>")
         body = scorecard_html(record, graded) if graded else (
             "<p>Not graded yet: the learner has not ended this session.</p>" + transcript_html(record))
         names = list(graded.scorecard.criteria) if graded else []
-        return (record.id, head + review_html(remarks, scored) + body,
-                gr.update(choices=names, value=names[0] if names else None), "")
+        chosen = next((n for n in (focus, cell) if n in names), names[0] if names else None)
+        return (record.id, head + review_html(remarks, scored, standing) + body,
+                gr.update(choices=names, value=chosen), "", gr.update(value=record.id))
 
-    review_outputs = [reviewed, review, criterion, review_note]
+    review_outputs = [reviewed, review, criterion, review_note, pick]
 
     def add_comment(session_id, turn_number, text, request: gr.Request):
         if not session_id:
@@ -267,7 +279,8 @@ def trainer_tab(ctx: AppContext) -> TabParts:
                                        ctx.viewer(request))
         except RapportError as exc:
             raise _fail(exc) from None
-        return *open_review(session_id, request)[:3], f"Comment added to turn {int(turn_number)}.", ""
+        shown = show_review(session_id, request)
+        return *shown[:3], f"Comment added to turn {int(turn_number)}.", shown[4], ""
 
     def override(session_id, name, value, why, cohort_id, only_id, request: gr.Request):
         if not session_id:
@@ -280,29 +293,32 @@ def trainer_tab(ctx: AppContext) -> TabParts:
             raise _fail(exc) from None
         machine = f" (machine {made.machine_score:.1f})" if made.machine_score is not None else ""
         note = f"{made.criterion.replace('_', ' ')} is now {made.score:.1f}{machine}."
-        return *open_review(session_id, request)[:3], note, "", *view(cohort_id, only_id, request)
+        shown = show_review(session_id, request, focus=made.criterion)
+        redrawn = list(view(cohort_id, only_id, request))
+        redrawn[-1] = {**redrawn[-1], "value": session_id}  # (an update dict) the attempt under review stays chosen
+        return *shown[:3], note, shown[4], "", *redrawn
 
     def export(cohort_id: str | None, request: gr.Request):
         if not cohort_id:
-            raise gr.Error("Choose a cohort first.")
-        viewer = ctx.viewer(request)
+            return gr.update(visible=False), "*Choose a cohort first.*"
+        viewer, library = ctx.viewer(request), ctx.holder.library
         try:
             name = ctx.practice.teams.cohort(cohort_id, viewer).name.replace(" ", "_")
-            folder = Path(tempfile.mkdtemp(prefix="rapport-export-"))
-            return gr.update(visible=True, value=_files(folder, {
-                f"{name}.csv": results_csv(ctx.practice.teams, cohort_id, viewer, ctx.holder.library),
-                f"{name}.json": results_json(ctx.practice.teams, cohort_id, viewer, ctx.holder.library)}))
+            files = _files(download_folder("export-"), {
+                f"{name}.csv": results_csv(ctx.practice.teams, cohort_id, viewer, library),
+                f"{name}.json": results_json(ctx.practice.teams, cohort_id, viewer, library)})
         except RapportError as exc:
             raise _fail(exc) from None
+        return gr.update(visible=True, value=files), "*One row per attempt; the machine's scores beside those that count.*"
 
     def export_transcripts(only_id: str, request: gr.Request):
-        if not only_id:
-            raise gr.Error("Choose one assignment above first: its attempts' transcripts go in the zip.")
+        if not only_id:  # said beside the button, not as an error: it is the next step, not a fault
+            return gr.update(visible=False), "*Choose one assignment above first: its attempts' transcripts go in the zip.*"
         try:
             name, data = transcripts_zip(ctx.practice.teams, only_id, ctx.viewer(request), ctx.holder.library)
         except RapportError as exc:
-            raise _fail(exc) from None
-        return gr.update(visible=True, value=_files(Path(tempfile.mkdtemp(prefix="rapport-export-")), {name: data}))
+            return gr.update(visible=False), f"*{md_text(exc)}*"
+        return gr.update(visible=True, value=_files(download_folder("export-"), {name: data})), ""
 
     opened_outputs = [cohort, persona, *view_outputs]
     refresh.click(opened, [cohort, only], opened_outputs)
@@ -319,6 +335,6 @@ def trainer_tab(ctx: AppContext) -> TabParts:
     post.click(add_comment, [reviewed, turn, remark], [*review_outputs, remark], api_name="comment")
     set_score.click(override, [reviewed, criterion, score, reason, cohort, only],
                     [*review_outputs, reason, *view_outputs], api_name="override")
-    export_csv.click(export, cohort, files, api_name="export_cohort")
-    export_zip.click(export_transcripts, only, files, api_name="export_transcripts")
+    export_csv.click(export, cohort, [files, export_note], api_name="export_cohort")
+    export_zip.click(export_transcripts, only, [files, export_note], api_name="export_transcripts")
     return TabParts(on_select=opened, select_inputs=[cohort, only], select_outputs=opened_outputs)

@@ -78,6 +78,8 @@ class SessionStore:
         record = session.record
         with self.engine.begin() as db:
             owner = db.execute(sa.select(sessions.c.learner_id).where(sessions.c.id == record.id)).scalar()
+            stored = db.execute(sa.select(sa.func.count()).where(turns.c.session_id == record.id)).scalar()
+            ended = db.execute(sa.select(sessions.c.end_reason).where(sessions.c.id == record.id)).scalar()
             if owner is None:
                 db.execute(sessions.insert().values(
                     id=record.id, learner_id=learner_id, persona_id=record.persona.id,
@@ -89,9 +91,11 @@ class SessionStore:
         record.learner_id = learner_id
         recorder = SessionRecorder(self, learner_id)
         session.listeners.append(recorder)
-        for index in range(len(session.turns)):
+        # A resumed session's stored turns and ending are already there: writing them again would move its
+        # end time (and an assessed attempt's record), so only what is new is written.
+        for index in range(stored if owner == learner_id else 0, len(session.turns)):
             recorder.turn_added(session, index)
-        if session.ending:
+        if session.ending and (owner != learner_id or ended != session.ending.reason.value):
             recorder.ended(session)
         return recorder
 
@@ -119,6 +123,9 @@ class SessionStore:
     def truncate(self, session: Session, first_removed: int, *, learner_id: str) -> None:
         with self.engine.begin() as db:
             mine = _owned(session.id, learner_id)
+            if db.execute(sa.select(attempts.c.session_id).where(attempts.c.session_id.in_(mine))).first():
+                # Session.assessed refuses first; this keeps the record whoever calls the store
+                raise RapportError(f"session {session.id[:12]} is an assessed attempt: its turns are never removed")
             db.execute(sa.delete(turns).where(turns.c.session_id.in_(mine), turns.c.idx >= first_removed))
             db.execute(sa.delete(appraisals).where(appraisals.c.session_id.in_(mine),
                                                    appraisals.c.turn_idx >= first_removed))

@@ -238,8 +238,10 @@ class TeamStore:
         """The cohort named or identified by `ref` among the ids `scope` selects; else not found."""
         if not isinstance(ref, str) or not 0 < len(ref) <= 100:
             raise TeamError("a cohort is named by its name or id (1-100 characters)")
-        row = db.execute(sa.select(cohorts).where(sa.or_(cohorts.c.name == ref, cohorts.c.id == ref),
-                                                  cohorts.c.id.in_(scope))).mappings().first()
+        # An id first, then a name (and no name can look like an id): a cohort named after another's id must
+        # never stand in for it.
+        row = (db.execute(sa.select(cohorts).where(cohorts.c.id == ref, cohorts.c.id.in_(scope))).mappings().first()
+               or db.execute(sa.select(cohorts).where(cohorts.c.name == ref, cohorts.c.id.in_(scope))).mappings().first())
         if row is None:
             raise TeamError(f"no cohort {ref[:100]!r} that you train; see `rapport cohorts list`")
         return row
@@ -266,6 +268,8 @@ class TeamStore:
         if not isinstance(name, str) or not re.fullmatch(COHORT_NAME_PATTERN, name):
             raise TeamError(f"cohort name {str(name)[:40]!r} is not allowed: 1-100 letters, digits, spaces, "
                             "'.', '_' or '-', starting with a letter or digit")
+        if re.fullmatch(r"[0-9a-f]{32}", name):
+            raise TeamError(f"cohort name {name!r} looks like a cohort id; pick a name people can read")
         cohort_id = uuid.uuid4().hex
         with self.engine.begin() as db:
             if db.execute(sa.select(cohorts.c.id).where(cohorts.c.name == name)).first():
@@ -497,7 +501,7 @@ class TeamStore:
             if isinstance(turn, bool) or turn not in mine:
                 listed = ", ".join(map(str, sorted(mine))) or "none yet"
                 raise TeamError(f"comment on one of the learner's turns (session {session_id[:12]}: {listed}); "
-                                f"there is no learner turn {turn}")
+                                f"there is no learner turn {str(turn)[:12]}")
             new = db.execute(comments.insert().values(session_id=session_id, turn_idx=turn, author=viewer.name,
                                                       text=text.strip(), created_at=_now()))
             comment_id = new.inserted_primary_key[0]
@@ -512,12 +516,29 @@ class TeamStore:
         return [Comment(id=r["id"], session_id=r["session_id"], turn=r["turn_idx"], author=r["author"], text=r["text"],
                         created_at=_aware(r["created_at"])) for r in rows]
 
-    def commented(self, viewer: Viewer) -> dict[str, int]:
-        """How many comments each of the viewer's own sessions has (sessions without any left out)."""
+    def reviewed(self, viewer: Viewer) -> dict[str, tuple[int, int]]:
+        """(comments, overridden criteria) on each of the viewer's own sessions a trainer reviewed."""
+        found: dict[str, tuple[int, int]] = {}
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(comments.c.session_id, sa.func.count()).where(comments.c.session_id.in_(
-                sa.select(sessions.c.id).where(sessions.c.learner_id == viewer.name))).group_by(comments.c.session_id))
-            return {sid: n for sid, n in rows}
+            own = sa.select(sessions.c.id).where(sessions.c.learner_id == viewer.name)
+            for n, (table, counted) in enumerate(((comments, sa.func.count()),
+                                                  (overrides, sa.func.count(sa.distinct(overrides.c.criterion))))):
+                for sid, count in db.execute(sa.select(table.c.session_id, counted)
+                                             .where(table.c.session_id.in_(own)).group_by(table.c.session_id)):
+                    pair = list(found.get(sid, (0, 0)))
+                    pair[n] = count
+                    found[sid] = (pair[0], pair[1])
+        return found
+
+    def attempt(self, session_id: str, viewer: Viewer) -> tuple[Assignment, Attempt] | None:
+        """The assignment a session the viewer may read attempts, with the attempt; None for private practice."""
+        with self.engine.connect() as db:
+            self._owner(db, session_id, self._readable(viewer))
+            tried = self._attempts(db, attempts.c.session_id == session_id)
+            if not tried:
+                return None
+            row = db.execute(self._assignment_query().where(assignments.c.id == tried[0].assignment_id)).mappings().one()
+        return self._assignment(row), tried[0]
 
     def override(self, session_id: str, criterion: str, score: float, reason: str, viewer: Viewer) -> Override:
         """A trainer's score for one criterion of a graded session they review, kept beside the machine's."""
