@@ -591,3 +591,20 @@ def test_downloads_and_gradio_s_file_cache_are_private_and_swept(monkeypatch):
     os.utime(old, (0, 0))  # written long ago
     new = downloads.download_folder("export-")
     assert not old.exists() and new.is_dir() and new.stat().st_mode & 0o777 == 0o700
+
+
+def test_the_terminal_chat_keeps_a_resumed_attempt_as_it_stands(library):
+    teams = TeamStore()
+    teams.create_cohort("Terminal", TESS)
+    teams.add_members("Terminal", ["ana"], TESS)
+    grief = teams.assign("Terminal", AssignmentSpec(title="Bad news", persona_id="grieving-friend"), TESS)
+    run = Practice(store=teams.sessions).start(library.get("grieving-friend"), ScriptedChatModel(respond=lambda m: "Hm."),
+                                               learner="ana", assignment=grief.id, viewer=ANA)
+    list(run.session.send_sync("Get over it."))
+    dispose_all()
+    result = rapport("chat", "--resume", run.session.id[:12], input="/undo\n/restart\nI'm sorry. That was unkind.\n/end\n",
+                     RAPPORT_PERSONA_MODEL="fake", RAPPORT_LEARNER="ana")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("this is an assessed attempt") == 2
+    learner_turns = [t.text for t in teams.session_record(run.session.id, TESS).turns if t.speaker.value == "learner"]
+    assert learner_turns == ["Get over it.", "I'm sorry. That was unkind."]

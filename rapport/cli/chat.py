@@ -78,6 +78,8 @@ def chat(
             session.end()
         elif command == "/help":
             out.print(f"[dim]{HELP}[/]")
+        elif command in ("/undo", "/restart") and (refused := session.why_cannot_rewind()) is not None:
+            err.print(refused, markup=False)  # an assessed attempt: the conversation goes on as it stands
         elif command == "/undo":
             out.print("[dim](last exchange removed)[/]" if session.undo() else "[dim](nothing to undo)[/]")
         elif command == "/restart":
