@@ -313,7 +313,8 @@ class Session:
         if not text.strip():
             return "type a message first"
         if self.ended:
-            return f"this conversation has ended ({self.ending.detail}); restart to practise again"
+            again = "start a new attempt from your assignments" if self.assessed else "restart to practise again"
+            return f"this conversation has ended ({self.ending.detail}); {again}"
         if self.awaiting_reply and not queued:
             return "the last message has no reply yet; retry it or undo it first"
         return None

@@ -40,7 +40,7 @@ OTHER_TABLES = ("models", "endpoints", "ui")  # read by simulator/config.py
 # Never taken from rapport.toml: where that file is, the model roles (their file form is `[models.ROLE]`), keys,
 # and what gradio reads itself.
 ENVIRONMENT_ONLY = frozenset({
-    "config", "home", "openai_api_key", "openai_base_url", "gradio_server_name", "gradio_server_port",
+    "config", "home", "openai_api_key", "openai_base_url", "gradio_server_name", "gradio_server_port", "gradio_temp_dir",
     "providers",  # names modules to import: a rapport.toml in the working directory must not run code
     *(f"{role}_{part}" for role in ("persona", "judge", "learner", "listen", "speak") for part in ("model", "base_url", "api_key_env")),
 })

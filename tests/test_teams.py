@@ -448,12 +448,12 @@ def test_over_http_nobody_reads_a_cohort_they_do_not_train(library, tmp_path, mo
                 client.predict(sid, api_name="/review")
         assert "ana with" in ana.predict(sid, api_name="/review")[0]  # her own session, read back
         with pytest.raises(Exception, match="no session"):
-            ana.predict(1, "sneaky", api_name="/comment")  # but she cannot review it
+            ana.predict(1, "sneaky", "empathy", api_name="/comment")  # but she cannot review it
         with pytest.raises(Exception, match="only a trainer"):
             ana.predict("Mine", api_name="/create_cohort")
         # the trainer's comment reaches the learner; she starts the assignment from the Practice tab's API
         tess.predict(sid, api_name="/review")
-        tess.predict(1, "You named her loss here: keep that.", api_name="/comment")
+        tess.predict(1, "You named her loss here: keep that.", "empathy", api_name="/comment")
         assert [c.text for c in teams.comments(sid, ANA)] == ["You named her loss here: keep that."]
         ana.predict(grief.id, api_name="/start_assignment")
         with pytest.raises(Exception, match="no assignment"):
@@ -591,6 +591,10 @@ def test_downloads_and_gradio_s_file_cache_are_private_and_swept(monkeypatch):
     os.utime(old, (0, 0))  # written long ago
     new = downloads.download_folder("export-")
     assert not old.exists() and new.is_dir() and new.stat().st_mode & 0o777 == 0o700
+    import shutil
+
+    shutil.rmtree(new.parent)  # a /tmp cleaner took the whole folder
+    assert downloads.download_folder("session-").is_dir()
 
 
 def test_the_terminal_chat_keeps_a_resumed_attempt_as_it_stands(library):
@@ -608,3 +612,18 @@ def test_the_terminal_chat_keeps_a_resumed_attempt_as_it_stands(library):
     assert result.stderr.count("this is an assessed attempt") == 2
     learner_turns = [t.text for t in teams.session_record(run.session.id, TESS).turns if t.speaker.value == "learner"]
     assert learner_turns == ["Get over it.", "I'm sorry. That was unkind."]
+
+
+def test_a_second_tab_on_an_attempt_cannot_replace_what_the_first_stored(teams, term, library):
+    grief, _ = term
+    practice = Practice(store=teams.sessions)
+    model = ScriptedChatModel(respond=lambda m: "Hm.")
+    first = practice.start(library.get("grieving-friend"), model, learner="ana", assignment=grief.id, viewer=ANA)
+    second = practice.resume(first.session.id, model, learner="ana")  # another tab, opened before the first spoke
+    list(first.session.send_sync("Get over it."))
+    with pytest.raises(RapportError, match="went on elsewhere"):
+        list(second.session.send_sync("I'm so sorry."))
+    learner_turns = [t.text for t in teams.session_record(first.session.id, TESS).turns if t.speaker.value == "learner"]
+    assert learner_turns == ["Get over it."]
+    with pytest.raises(RapportError, match="never replaced"):
+        teams.sessions.import_(teams.sessions.export(first.session.id, learner_id="ana"), learner_id="ana", replace=True)

@@ -38,6 +38,8 @@ def chat(
     if resume:
         if practice is None:
             raise SessionError("--resume needs the session store; drop --no-save")
+        if model is not None and practice.is_attempt(resume, learner):
+            raise SessionError("an assessed attempt is played by the configured persona model; drop --model")
         run = practice.resume(resume, chat_model, learner=learner, model_spec=spec)
         session = run.session
     elif persona_id is None:

@@ -136,9 +136,9 @@ class Practice:
         found = self.teams.attempt(session_id, viewer)
         if found is None:
             return None, None
-        assigned, _ = found
+        assigned, this = found
         return assigned, [a.session_id for a in self.teams.my_attempts(viewer)
-                          if a.assignment_id == assigned.id and a.session_id != session_id]
+                          if a.assignment_id == assigned.id and a.started_at < this.started_at]
 
     def _attach(self, session: Session, learner: str, recall: Recall, judge_choice: ModelSpec | str | None,
                 assignment: Assignment | None = None) -> PracticeRun:

@@ -371,7 +371,8 @@ def chat_panel(session_state: gr.State, exam_state: gr.State, prefix: str, finis
             if box is not None and (box.replying or box.busy or box.queued):  # queued: a send is on its way
                 return views_for(session, exam, status=wait_status(box), history=live_history(session, box))
             if session is not None and (refused := session.why_cannot_rewind()) is not None:
-                return views_for(session, exam, status=f"*{md_text(refused[0].upper() + refused[1:])}.*")
+                return views_for(session, exam, status=f"*{md_text(refused[0].upper() + refused[1:])}.*",
+                                 scorecard=gr.skip())  # an ended attempt keeps its scorecard on show
             if session is not None:
                 await committed(session, box, waiting, action)
             return views_for(session, exam, scorecard="", downloads=[])

@@ -65,8 +65,11 @@ def status_line(session: Session | None) -> str:
     if session is None:
         return ""
     if session.ending is not None:
-        return f"**Conversation over:** {md_text(session.ending.detail)}. Restart or choose another persona."
+        again = "Choose another persona." if session.assessed else "Restart or choose another persona."
+        return f"**Conversation over:** {md_text(session.ending.detail)}. {again}"
     if session.awaiting_reply:
+        if session.assessed:
+            return "Your last message has no reply yet: press **Retry**."
         return "Your last message has no reply yet: press **Retry**, or **Undo** to take it back."
     return f"Your messages: {session.learner_turn_count} of at most {session.max_turns}."
 

@@ -26,9 +26,9 @@ _root: Path | None = None
 
 def private_gradio_cache() -> None:
     """Point gradio's file cache at a private folder of this process (0700), before any component is built."""
-    if not settings().gradio_temp_dir:  # the operator's choice wins
+    if not (settings().gradio_temp_dir or "").strip():  # the operator's choice (a real one) wins
         folder = tempfile.mkdtemp(prefix="rapport-gradio-")
-        quiet_library("GRADIO_TEMP_DIR", folder, keep_user_choice=True)  # gradio reads it from the environment
+        quiet_library("GRADIO_TEMP_DIR", folder)  # gradio reads it from the environment
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
@@ -39,6 +39,7 @@ def download_folder(prefix: str) -> Path:
         if _root is None:
             _root = Path(tempfile.mkdtemp(prefix="rapport-downloads-"))
             atexit.register(shutil.rmtree, _root, ignore_errors=True)
+        _root.mkdir(mode=0o700, parents=True, exist_ok=True)  # a /tmp cleaner may have taken it
         cutoff = time.time() - KEEP_SECONDS
         for old in _root.iterdir():
             try:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from html import escape
-from pathlib import Path
 
 import gradio as gr
 
@@ -26,6 +24,7 @@ from .cards import persona_card_html
 from .chat_panel import chat_panel, views_for
 from .chat_view import md_code, md_text, refusal
 from .context import AppContext, LibraryHolder
+from .downloads import download_folder
 from .tabs import TabParts
 from simulator.voice.sentences import speakable
 
@@ -180,7 +179,7 @@ def studio_tab(ctx: AppContext, library_version: gr.State, model_choice: gr.Stat
         spec, problems = parse_persona_text(text, EDITOR_LABEL, limit=MAX_EDITOR_CHARS)[:2]
         if spec is None:
             raise gr.Error(f"The persona has {len(problems)} error(s); fix them first.")
-        folder = Path(tempfile.mkdtemp(prefix="rapport-card-"))
+        folder = download_folder("card-")
         path = folder / f"{spec.id}.{version}.{'png' if png else 'json'}"
         path.write_bytes(export_card(spec, version, png))
         return str(path)

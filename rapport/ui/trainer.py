@@ -271,7 +271,7 @@ def trainer_tab(ctx: AppContext) -> TabParts:
 
     review_outputs = [reviewed, review, criterion, review_note, pick]
 
-    def add_comment(session_id, turn_number, text, request: gr.Request):
+    def add_comment(session_id, turn_number, text, name, request: gr.Request):
         if not session_id:
             raise gr.Error("Open an attempt first.")
         try:
@@ -279,7 +279,7 @@ def trainer_tab(ctx: AppContext) -> TabParts:
                                        ctx.viewer(request))
         except RapportError as exc:
             raise _fail(exc) from None
-        shown = show_review(session_id, request)
+        shown = show_review(session_id, request, focus=name)  # the criterion chosen for an override stays
         return *shown[:3], f"Comment added to turn {int(turn_number)}.", shown[4], ""
 
     def override(session_id, name, value, why, cohort_id, only_id, request: gr.Request):
@@ -332,7 +332,7 @@ def trainer_tab(ctx: AppContext) -> TabParts:
                  api_name="assign").then(view, [cohort, only], view_outputs)
     open_pick.click(open_review, pick, review_outputs)
     open_cell.click(open_review, session_box, review_outputs, api_name="review")
-    post.click(add_comment, [reviewed, turn, remark], [*review_outputs, remark], api_name="comment")
+    post.click(add_comment, [reviewed, turn, remark, criterion], [*review_outputs, remark], api_name="comment")
     set_score.click(override, [reviewed, criterion, score, reason, cohort, only],
                     [*review_outputs, reason, *view_outputs], api_name="override")
     export_csv.click(export, cohort, [files, export_note], api_name="export_cohort")

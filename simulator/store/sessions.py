@@ -109,6 +109,12 @@ class SessionStore:
         with self.engine.begin() as db:
             self._require(db, session.id, learner_id)
             mine = _owned(session.id, learner_id)
+            if (db.execute(sa.select(attempts.c.session_id).where(attempts.c.session_id.in_(mine))).first()
+                    and db.execute(sa.select(turns.c.idx).where(turns.c.session_id.in_(mine), turns.c.idx >= index)
+                                   .limit(1)).first()):
+                # e.g. a second tab on the same attempt: what the first one stored stays as said
+                raise RapportError(f"session {session.id[:12]} is an assessed attempt that went on elsewhere (another "
+                                   "tab or window): reload the page to see it as it stands")
             db.execute(sa.delete(turns).where(turns.c.session_id.in_(mine), turns.c.idx >= index))
             db.execute(sa.delete(appraisals).where(appraisals.c.session_id.in_(mine), appraisals.c.turn_idx >= index))
             # Kept recordings stay: a resumed session saves its turns again; undo and restart go through truncate.
@@ -259,6 +265,8 @@ class SessionStore:
                 if owner is not None:
                     if not replace:
                         raise RapportError(f"session {sid} is already stored; use --force to replace it")
+                    if db.execute(sa.select(attempts.c.session_id).where(attempts.c.session_id == sid)).first():
+                        raise RapportError(f"session {sid} is an assessed attempt: it is never replaced")
                     self._delete_rows(db, sid, learner_id)
                 meta = export.session.model_dump()
                 meta.update(learner_id=learner_id, difficulty=export.session.difficulty.value,
