@@ -152,14 +152,19 @@ def progress_series(results: CohortResults, assignment_id: str | None = None) ->
     return series
 
 
+def _by_learner(results: CohortResults) -> dict[tuple[str, str], list[Attempt]]:
+    """Attempts grouped by (assignment id, learner), oldest first: read once, not once per cell."""
+    grouped: dict[tuple[str, str], list[Attempt]] = {}
+    for attempt in results.attempts:
+        grouped.setdefault((attempt.assignment_id, attempt.learner_id), []).append(attempt)
+    return grouped
+
+
 def standings(results: CohortResults, now: datetime) -> list[LearnerStanding]:
     """Every learner on every assignment of the cohort."""
-    out = []
-    for assignment in results.assignments:
-        for learner in results.cohort.learners:
-            mine = [a for a in results.attempts if a.assignment_id == assignment.id and a.learner_id == learner]
-            out.append(standing(assignment, mine, learner, now))
-    return out
+    grouped = _by_learner(results)
+    return [standing(assignment, grouped.get((assignment.id, learner), []), learner, now)
+            for assignment in results.assignments for learner in results.cohort.learners]
 
 
 def standing(assignment: Assignment, mine: list[Attempt], learner: str, now: datetime) -> LearnerStanding:
@@ -183,10 +188,11 @@ def standing(assignment: Assignment, mine: list[Attempt], learner: str, now: dat
 def concerns(results: CohortResults, now: datetime) -> list[Concern]:
     """Who needs attention: a missed due date, still below the bar after two graded attempts, scores falling."""
     by_id = {a.id: a for a in results.assignments}
+    grouped = _by_learner(results)
     found: list[Concern] = []
     for entry in standings(results, now):
         assignment = by_id[entry.assignment_id]
-        mine = [a for a in results.attempts if a.assignment_id == assignment.id and a.learner_id == entry.learner]
+        mine = grouped.get((assignment.id, entry.learner), [])
         graded = [a for a in mine if a.graded]
         if entry.standing is Standing.OVERDUE:
             why = "not passed" if any(a.ended_at for a in mine) else "no attempt finished"

@@ -32,6 +32,14 @@ def start(page, url: str, persona_id: str) -> None:
     page.wait_for_selector("#message textarea")
 
 
+def end_and_shoot(page, conversation: Path, ready: str, result: str, result_png: Path) -> None:
+    """Screenshot the conversation, end it, and once `ready` shows, screenshot `result`."""
+    page.locator("#conversation").screenshot(path=str(conversation))
+    page.click("#end")
+    page.wait_for_selector(ready, timeout=300_000)
+    page.locator(result).screenshot(path=str(result_png))
+
+
 def main(images: Path = REPO / "docs" / "images") -> None:
     with served(build_app()) as url, browser_page({"width": 1200, "height": 900}) as page:
         start(page, url, "diabetes-newly-diagnosed")
@@ -40,10 +48,8 @@ def main(images: Path = REPO / "docs" / "images") -> None:
             page.keyboard.press("Enter")
             page.wait_for_function("document.querySelector('#status').innerText.includes('replying')", timeout=30_000)
             page.wait_for_function("!document.querySelector('#status').innerText.includes('replying')", timeout=300_000)
-        page.locator("#conversation").screenshot(path=str(images / "practice.png"))
-        page.click("#end")
-        page.wait_for_function("document.querySelector('#scorecard').innerText.includes('Overall')", timeout=300_000)
-        page.locator("#scorecard").screenshot(path=str(images / "scorecard.png"))
+        end_and_shoot(page, images / "practice.png", "#scorecard:has-text('Overall')", "#scorecard",
+                      images / "scorecard.png")
     print(f"wrote {images / 'practice.png'} and {images / 'scorecard.png'}")
 
 
@@ -64,10 +70,7 @@ def voice(images: Path = REPO / "docs" / "images") -> None:
         page.click("#voice-mic button.stop-button")
         page.wait_for_function("!document.querySelector('#status').innerText.includes('replying')", timeout=300_000)
         page.wait_for_function("window.rapportVoice.state.finished >= 1", timeout=60_000)
-        page.locator("#conversation").screenshot(path=str(images / "voice.png"))
-        page.click("#end")
-        page.wait_for_selector("#sc-delivery", timeout=300_000)
-        page.locator("#sc-delivery").screenshot(path=str(images / "delivery.png"))
+        end_and_shoot(page, images / "voice.png", "#sc-delivery", "#sc-delivery", images / "delivery.png")
     print(f"wrote {images / 'voice.png'} and {images / 'delivery.png'}")
 
 

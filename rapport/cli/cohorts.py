@@ -95,12 +95,8 @@ def remove(cohort: str = typer.Argument(..., help="Cohort name or id."),
 def unassign(cohort: str = typer.Argument(..., help="Cohort name or id."),
              assignment: str = typer.Argument(..., help="The assignment's id (or its first characters).")) -> None:
     """Withdraw an assignment; its attempts stay the learners' own sessions, no longer counted or reviewed."""
-    from simulator.errors import RapportError
-
     teams, viewer = _teams(), _operator()
-    found = teams.assignment(assignment, viewer)
-    if found.cohort_id != teams.cohort(cohort, viewer).id:
-        raise RapportError(f"assignment {assignment} is not one of {cohort}'s; see `rapport cohorts show {cohort}`")
+    found = teams.assignment(assignment, viewer, cohort=cohort)
     teams.delete_assignment(found.id, viewer)
     err.print(f"withdrew {found.title} from {found.cohort_name}", markup=False)
 
@@ -168,9 +164,8 @@ def export(
     if transcripts is not None:
         if output is None:
             raise RapportError("a zip needs a file: add -o FILE.zip")
-        if teams.assignment(transcripts, viewer).cohort_id != teams.cohort(cohort, viewer).id:
-            raise RapportError(f"assignment {transcripts} is not one of {cohort}'s; see `rapport cohorts show {cohort}`")
-        _, data = transcripts_zip(teams, transcripts, viewer, library)
+        found = teams.assignment(transcripts, viewer, cohort=cohort)
+        _, data = transcripts_zip(teams, found.id, viewer, library)
         output.write_bytes(data)
         err.print(f"wrote {output}", markup=False)
         return

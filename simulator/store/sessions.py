@@ -77,9 +77,10 @@ class SessionStore:
         check_learner_id(learner_id)
         record = session.record
         with self.engine.begin() as db:
-            owner = db.execute(sa.select(sessions.c.learner_id).where(sessions.c.id == record.id)).scalar()
+            found = db.execute(sa.select(sessions.c.learner_id, sessions.c.end_reason)
+                               .where(sessions.c.id == record.id)).first()
+            owner, ended = found if found is not None else (None, None)
             stored = db.execute(sa.select(sa.func.count()).where(turns.c.session_id == record.id)).scalar()
-            ended = db.execute(sa.select(sessions.c.end_reason).where(sessions.c.id == record.id)).scalar()
             if owner is None:
                 db.execute(sessions.insert().values(
                     id=record.id, learner_id=learner_id, persona_id=record.persona.id,

@@ -254,8 +254,8 @@ class TeamStore:
             found[cid][role].append(user)
         return found
 
-    def _cohort(self, db, row) -> Cohort:
-        members = self._members(db, [row["id"]])[row["id"]]
+    def _cohort(self, db, row, members: dict[str, list[str]] | None = None) -> Cohort:
+        members = members or self._members(db, [row["id"]])[row["id"]]
         return Cohort(id=row["id"], name=row["name"], created_by=row["created_by"],
                       created_at=_aware(row["created_at"]), trainers=members["trainer"], learners=members["learner"])
 
@@ -320,8 +320,7 @@ class TeamStore:
             rows = db.execute(sa.select(cohorts).where(cohorts.c.id.in_(self._trained(viewer)))
                               .order_by(cohorts.c.name)).mappings().all()
             members = self._members(db, [r["id"] for r in rows])
-        return [Cohort(id=r["id"], name=r["name"], created_by=r["created_by"], created_at=_aware(r["created_at"]),
-                       trainers=members[r["id"]]["trainer"], learners=members[r["id"]]["learner"]) for r in rows]
+            return [self._cohort(db, r, members[r["id"]]) for r in rows]
 
     def cohort(self, ref: str, viewer: Viewer) -> Cohort:
         with self.engine.connect() as db:
@@ -340,8 +339,10 @@ class TeamStore:
         return self.assignment(assignment_id, viewer)
 
     def _assignment_query(self):
-        return sa.select(assignments, cohorts.c.name.label("cohort_name")).join(
-            cohorts, cohorts.c.id == assignments.c.cohort_id)
+        """Assignments with their cohort's name, soonest due first, undated last."""
+        return (sa.select(assignments, cohorts.c.name.label("cohort_name"))
+                .join(cohorts, cohorts.c.id == assignments.c.cohort_id)
+                .order_by(assignments.c.due_at.is_(None), assignments.c.due_at, assignments.c.created_at))
 
     @staticmethod
     def _assignment(row) -> Assignment:
@@ -351,29 +352,30 @@ class TeamStore:
                           created_by=row["created_by"], created_at=_aware(row["created_at"]))
 
     def assignments(self, viewer: Viewer, *, cohort: str | None = None, as_learner: bool = False) -> list[Assignment]:
-        """The assignments of the cohorts the viewer trains, or (`as_learner`) of those they are a learner in;
-        soonest due first, undated last."""
+        """The assignments of the cohorts the viewer trains, or (`as_learner`) of those they are a learner in."""
         scope = self._joined(viewer) if as_learner else self._trained(viewer)
         query = self._assignment_query().where(assignments.c.cohort_id.in_(scope))
         with self.engine.connect() as db:
             if cohort is not None:
                 query = query.where(assignments.c.cohort_id == self._cohort_row(db, cohort, scope)["id"])
-            rows = db.execute(query.order_by(assignments.c.due_at.is_(None), assignments.c.due_at,
-                                             assignments.c.created_at)).mappings().all()
+            rows = db.execute(query).mappings().all()
         return [self._assignment(r) for r in rows]
 
-    def assignment(self, ref: str, viewer: Viewer, *, as_learner: bool = False) -> Assignment:
-        """One assignment by id (or a unique prefix of it) in the viewer's scope."""
+    def assignment(self, ref: str, viewer: Viewer, *, as_learner: bool = False, cohort: str | None = None) -> Assignment:
+        """One assignment by id (or a unique prefix of it) in the viewer's scope (and in `cohort`, when named)."""
         if not isinstance(ref, str) or not 0 < len(ref) <= 32 or not ref.isalnum():
             raise TeamError(f"{str(ref)[:40]!r} is not an assignment id; see `rapport cohorts show COHORT`")
         scope = self._joined(viewer) if as_learner else self._trained(viewer)
         query = self._assignment_query().where(assignments.c.cohort_id.in_(scope),
                                                assignments.c.id.startswith(ref, autoescape=True)).limit(2)
         with self.engine.connect() as db:
+            if cohort is not None:
+                query = query.where(assignments.c.cohort_id == self._cohort_row(db, cohort, scope)["id"])
             rows = db.execute(query).mappings().all()
         if len(rows) != 1:
+            where = f"in {cohort}; see `rapport cohorts show {cohort}`" if cohort else "for you; see your assignments"
             raise TeamError(f"'{ref}' starts more than one assignment; give more of the id" if rows
-                            else f"no assignment '{ref}' for you; see your assignments")
+                            else f"no assignment '{ref}' {where}")
         return self._assignment(rows[0])
 
     def delete_assignment(self, ref: str, viewer: Viewer) -> None:
@@ -460,9 +462,7 @@ class TeamStore:
         with self.engine.connect() as db:
             row = self._cohort_row(db, cohort, self._trained(viewer))
             found = self._cohort(db, row)
-            listed = db.execute(self._assignment_query().where(assignments.c.cohort_id == row["id"])
-                                .order_by(assignments.c.due_at.is_(None), assignments.c.due_at,
-                                          assignments.c.created_at)).mappings().all()
+            listed = db.execute(self._assignment_query().where(assignments.c.cohort_id == row["id"])).mappings().all()
             tried = self._attempts(db, attempts.c.assignment_id.in_(
                 sa.select(assignments.c.id).where(assignments.c.cohort_id == row["id"])))
         return CohortResults(cohort=found, assignments=[self._assignment(r) for r in listed], attempts=tried)
