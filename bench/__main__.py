@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .results import Result, merge, render, write
 
-BENCHMARKS = ["engine", "coder", "scorecard", "embedded", "retrieval", "throughput", "load", "scale_out", "voice"]
+BENCHMARKS = ["engine", "coder", "scorecard", "embedded", "persona", "retrieval", "throughput", "load", "scale_out", "voice"]
 
 
 def run_isolated(name: str) -> list[Result]:

@@ -1,4 +1,4 @@
-"""The embedded model (Gemma 3 270M on llama.cpp): time to first token, tokens per second, a persona reply."""
+"""The default embedded model on llama.cpp: load time, time to first token, tokens per second, a persona reply."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def run() -> list[Result]:
     p50 = statistics.median(replies)
     p95 = statistics.quantiles(replies, n=20)[18]
     return [
-        result("embedded", "embedded.load", "Embedded model load (Gemma 3 270M Q4_K_M, llama.cpp)", load, "s"),
+        result("embedded", "embedded.load", f"Embedded model load ({spec.label}, llama.cpp)", load, "s"),
         result("embedded", "embedded.ttft", "Embedded model, time to first token (short prompt)", first * 1000, "ms"),
         result("embedded", "embedded.tps", "Embedded model, generation speed", per_second, "tokens/s"),
         result("embedded", "embedded.reply", f"Persona reply on the embedded model, {len(replies)} turns (p50 / p95)",

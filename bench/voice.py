@@ -1,6 +1,6 @@
 """Voice practice on this machine, all offline: how fast and how well Whisper base hears the shipped recordings,
 how soon the Piper joe voice starts speaking, and the whole loop from the end of the learner's speech to the first
-audio of the persona's reply (Whisper → the embedded Gemma 3 270M, streamed → Piper).
+audio of the persona's reply (Whisper → the default embedded persona model, streamed → Piper).
 
 `python -m bench.voice` runs it, adds its rows to docs/benchmarks.json and rewrites
 docs/benchmarks.md (its notes are in bench/notes.md). The recordings are tests/data/voice (espeak-ng, see its README).
@@ -109,6 +109,8 @@ def conversation_turns(listener, speaker, clips) -> list[dict[str, float]]:  # n
     persona = PersonaLibrary().get(PERSONA)
     voice = getattr(persona, "voice", None)
     session = Session(persona, model, model_spec=spec)  # as the app runs it, stage directions and all
+    if session.warming is not None:  # the persona's instructions are read while the learner reads the brief
+        session.warming.join()
     timings = []
     for turn in range(TURNS):
         _name, audio, _text = clips[turn % len(clips)]
@@ -196,7 +198,7 @@ def run() -> list[Result]:
                f"{p95(pitched) * 1000:.0f} ms; voice load {speak_load:.1f} s",
                goal="p50 < 0.5 s", met=statistics.median(plain) < 0.5),
         result("voice", "voice.turn_latency", f"End of the learner's speech to the first audio of the reply, all "
-               f"embedded (Whisper → Gemma 3 270M streamed → Piper), {len(turns)} turns (p50)", total_p50, "s",
+               f"embedded (Whisper → the default persona model streamed → Piper), {len(turns)} turns (p50)", total_p50, "s",
                figure=f"{total_p50:.2f} s (p95 {p95([t['total'] for t in turns]):.2f} s)",
                anchor=f"medians: hearing {parts['listen']:.2f} s, reply's first sentence {parts['reply']:.2f} s, "
                f"speaking it {parts['speak']:.2f} s",

@@ -17,6 +17,7 @@ from simulator.transcript import Transcript
 
 from .grader_directed import clamp_to_offline, flag_grader_directed
 from .judge import Judge, cross_check
+from .model_rewrites import ModelRewriter
 from .offline import offline_scorecard
 from .rubric import Rubric, load_rubric
 from .scorecard import Scorecard
@@ -37,10 +38,14 @@ class Grader:
 
     def __init__(self, *, offline_only: bool = False, judge_spec: ModelSpec | str | None = None,
                  rubric: str | None = None, library: PersonaLibrary | None = None, samples: int = 1,
-                 judge_model: BaseChatModel | None = None, no_judge_note: str | None = NO_JUDGE_NOTE):
+                 judge_model: BaseChatModel | None = None, no_judge_note: str | None = NO_JUDGE_NOTE,
+                 rewriter: ModelRewriter | None = None):
         """`judge_model` is used as given (with `judge_spec` its `ModelSpec`); otherwise the judge is built from
-        `judge_spec` or the configuration, unless `offline_only`. `no_judge_note` flags an offline-only scorecard."""
+        `judge_spec` or the configuration, unless `offline_only`. `no_judge_note` flags an offline-only scorecard.
+        `rewriter` (evals.model_rewrites: the local instruction-tuned model) writes the offline card's rewrites
+        when no judge does; without it, and for a `grade` given none, the rules write them."""
         self.library = library or PersonaLibrary()
+        self.rewriter = rewriter
         self.rubric_id = rubric
         self.samples = samples
         self.no_judge_note = no_judge_note
@@ -65,16 +70,22 @@ class Grader:
         return load_rubric(self.rubric_id or (persona.rubric if persona and persona.rubric else "default"))
 
     async def grade(self, transcript: Transcript, persona: PersonaSpec | None = None, *,
-                    appraisals: list | None = None, memories: list | None = None) -> Graded:
-        """Grade `transcript`; `appraisals` from a live session save reading it again, `memories` are earlier sessions'."""
+                    appraisals: list | None = None, memories: list | None = None,
+                    rewriter: ModelRewriter | None = None) -> Graded:
+        """Grade `transcript`; `appraisals` from a live session save reading it again, `memories` are earlier
+        sessions'; `rewriter` (the persona model in use, when local) writes the offline rewrites, not the grader's."""
         flags: list[str] = []
         if persona is None:
             persona, flags = self.persona_for(transcript)
         rubric = self.rubric_for(persona)
         if appraisals and not any(a.reading.codes for a in appraisals):
             appraisals = None  # read live by phrase rules only: scores always come from the coder's reading
-        # The coder is CPU work: off the event loop, so other sessions keep talking meanwhile.
-        offline = await run_cpu_bound(offline_scorecard, transcript, rubric, persona, self.reader, appraisals, memories)
+        # The judge writes the rewrites shown beside its scores; the offline card's are not shown, so not worth the
+        # local model's time (a few seconds a turn, with the persona's model lock held).
+        rewriter = None if self.judge_model is not None else rewriter or self.rewriter
+        # The coder (and the local model) are CPU work: off the event loop, so other sessions keep talking meanwhile.
+        offline = await run_cpu_bound(offline_scorecard, transcript, rubric, persona, self.reader, appraisals, memories,
+                                      rewriter)
         offline = flag_grader_directed(offline, transcript)  # learner text said to the grader is named
         offline.flags = flags + offline.flags
         if self.judge_model is None:

@@ -103,7 +103,8 @@ def _checked_improvements(items, transcript: Transcript) -> tuple[list[Improveme
     for item in items[:MAX_IMPROVEMENTS]:
         turns = transcript.turns
         if 0 <= item.turn < len(turns) and turns[item.turn].speaker is Speaker.LEARNER:
-            kept.append(Improvement(turn=item.turn, original=turns[item.turn].text, better=item.better, why=item.why))
+            kept.append(Improvement(turn=item.turn, original=turns[item.turn].text, better=item.better, why=item.why,
+                                    written_by="judge"))
         else:
             dropped.append(f"dropped an improvement pointing at turn {item.turn}, which is not a learner turn")
     return kept, dropped

@@ -1,39 +1,45 @@
 """The offline scorecard: the seven criteria from the behavioural coder's labels and the rapport trajectory.
 
-No LLM. Each criterion's rubric `offline` block says which features of the conversation raise or lower it and
+No judge model. Each criterion's rubric `offline` block says which features of the conversation raise or lower it and
 by how much (evals/rubrics/default.yaml for the seven core criteria); this module computes the features, sums the
 weighted terms into a 0-1 raw score and maps it to 1-5, with evidence quoted from the turns that drove it.
 
 Repetition earns less: a turn's rapport-building strengths (and its coder empathy, uptake and exploration) are
 multiplied by its freshness (simulator.repetition). A turn addressed to the grader rather than the person earns
 nothing on any criterion: it counts as a turn, but adds nothing to a positive term.
+
+The weakest turns get rewrites by rules (evals.rewrites), or by the local instruction-tuned model when the caller
+gives one and its rewrite reads better than the turn (evals.model_rewrites).
 """
 
 from __future__ import annotations
 
 import re
 import statistics
+import time
 from dataclasses import dataclass, field
 
-from simulator.appraisal import TurnAppraisal, is_scripted_repeat
+from simulator.appraisal import TurnAppraisal, is_scripted_repeat, landed
 from simulator.behaviours import BREAKING, BUILDING, Behaviour
 from simulator.cues import find
 from simulator.recollection import followed_up
 from simulator.persona.spec import PersonaSpec
 from simulator.repetition import freshness
-from simulator.replay import appraisals_by_turn, replay_dynamics, replay_readings
+from simulator.replay import appraisals_by_turn, conversation_at, replay_dynamics, replay_readings
 from simulator.signals import TurnReader, TurnReading
 from simulator.transcript import Speaker, Transcript
 from simulator.voice.delivery import Delivery
 from simulator.voice.persona_voice import DEFAULT_VOICE
 
 from .delivery import PACE_TOLERANCE, persona_pace
+from .model_rewrites import ModelRewriter, WeakTurn, reads_well
 from .rewrites import rewrite_turn
 from .rubric import Criterion, OfflineCues, OfflineTerm, Rubric, offline_cues
 from .scorecard import CriterionScore, Evidence, Improvement, Scorecard, weighted_overall
 
 B = Behaviour
 MAX_EVIDENCE = 3
+MODEL_REWRITE_SECONDS = 25.0  # the local model takes 10-30 s a turn on 2 cores; no new call starts after this
 
 
 @dataclass
@@ -69,11 +75,7 @@ class TurnFacts:
     @property
     def valence(self) -> float:
         """How the turn landed: the trust change when a persona was simulated, else the signals' balance."""
-        if self.appraisal is not None:  # the intended movement, before the 0-100 and per-turn limits
-            return sum(c.trust for c in self.appraisal.changes if c.cause != "limit")
-        good = sum(s.strength for s in self.reading.signals if s.behaviour not in BREAKING)
-        bad = sum(s.strength for s in self.reading.signals if s.behaviour in BREAKING)
-        return good - 2 * bad
+        return landed(self.reading, self.appraisal)
 
 
 @dataclass
@@ -338,23 +340,46 @@ def _evidence_and_rationale(criterion: Criterion, cues: OfflineCues | None, r: R
 def _nothing_to_improve(turn: TurnFacts) -> bool:
     """No rapport-breaking behaviour, and already both heard them (reflection or validation) and asked openly:
     the offline rewrite (a reflection and an open question) would only restate the turn."""
-    heard = any(turn.strength(b) > 0 for b in (B.REFLECTION_SIMPLE, B.REFLECTION_COMPLEX, B.VALIDATION))
-    broke = any(s.behaviour in BREAKING for s in turn.reading.signals)
-    return heard and turn.strength(B.OPEN_QUESTION) > 0 and not broke
+    return reads_well(turn.reading)
 
 
-def _improvements(r: Rates) -> list[Improvement]:
-    """Rewrites of the (up to) three weakest learner turns that have something to improve."""
+@dataclass
+class Rewriting:
+    """What a model rewriter needs beyond the turns: the conversation they were said in, and who to."""
+
+    rewriter: ModelRewriter
+    transcript: Transcript
+    persona: PersonaSpec | None
+    reader: TurnReader
+
+
+def _improvements(r: Rates, rewriting: Rewriting | None = None) -> list[Improvement]:
+    """Rewrites of the (up to) three weakest learner turns that have something to improve: by the rules, or by
+    the local model when one is given and its rewrite reads better (weakest first, while its time lasts)."""
     candidates = [t for t in r.turns if not _nothing_to_improve(t)]
     weakest = sorted(candidates, key=lambda t: t.valence)[:3]
+    started = time.monotonic()
     out = []
-    for turn in sorted(weakest, key=lambda t: t.index):
+    for turn in weakest:
         problems = [s for s in turn.reading.signals if s.behaviour in BREAKING]
         problem = max(problems, key=lambda s: s.strength).behaviour if problems else (
             B.CLOSED_QUESTION if turn.strength(B.CLOSED_QUESTION) else None)
         better, why = rewrite_turn(turn.context, problem)
-        out.append(Improvement(turn=turn.index, original=turn.text, better=better, why=why))
-    return out
+        # A learner waits for the scorecard: past the budget, the remaining turns keep the rules' rewrites.
+        written = (_model_rewrite(turn, problem, why, r, rewriting)
+                   if rewriting and time.monotonic() - started < MODEL_REWRITE_SECONDS else None)
+        out.append(Improvement(turn=turn.index, original=turn.text, better=written or better, why=why,
+                               written_by="model" if written else "rules"))
+    return sorted(out, key=lambda i: i.turn)
+
+
+def _model_rewrite(turn: TurnFacts, problem: Behaviour | None, why: str, r: Rates, rewriting: Rewriting) -> str | None:
+    """The local model's rewrite of `turn`, read in its place against the original; None to keep the rules'."""
+    history = [t.appraisal for t in r.turns if t.index < turn.index and t.appraisal is not None]
+    weak = WeakTurn(index=turn.index, text=turn.text, said=turn.context, reading=turn.reading,
+                    conversation=conversation_at(rewriting.transcript, turn.index, rewriting.persona),
+                    problem=problem, why=why, appraisal=turn.appraisal, history=history, persona=rewriting.persona)
+    return rewriting.rewriter.rewrite(weak, rewriting.reader)
 
 
 def _strengths(r: Rates) -> list[str]:
@@ -427,10 +452,13 @@ def _across_sessions(criterion: CriterionScore, memories, turns: list[TurnFacts]
 def offline_scorecard(
     transcript: Transcript, rubric: Rubric, persona: PersonaSpec | None = None, reader: TurnReader | None = None,
     appraisals: list[TurnAppraisal] | None = None, memories: list | None = None,
+    rewriter: ModelRewriter | None = None,
 ) -> Scorecard:
-    """Grade `transcript` with no LLM. `appraisals` from a live session save reading the turns again;
-    `memories` from earlier sessions with this persona let consistency check the learner's follow-up."""
-    facts = turn_facts(transcript, persona, reader or TurnReader(), appraisals)
+    """Grade `transcript` with no judge model. `appraisals` from a live session save reading the turns again;
+    `memories` from earlier sessions with this persona let consistency check the learner's follow-up; `rewriter`
+    (the local instruction-tuned model) may write the rewrites of weak turns, else the rules do."""
+    reader = reader or TurnReader()
+    facts = turn_facts(transcript, persona, reader, appraisals)
     flags = []
     if not facts:
         flags.append("the transcript has no learner turns to grade")
@@ -447,5 +475,7 @@ def offline_scorecard(
             scored = _across_sessions(scored, memories, facts)
         criteria[criterion.id] = scored
     overall = weighted_overall({k: v.score for k, v in criteria.items()}, rubric)
-    return Scorecard(criteria=criteria, overall=overall, strengths=_strengths(rates), improvements=_improvements(rates),
+    rewriting = Rewriting(rewriter, transcript, persona, reader) if rewriter is not None else None
+    return Scorecard(criteria=criteria, overall=overall, strengths=_strengths(rates),
+                     improvements=_improvements(rates, rewriting),
                      flags=flags, source="offline")

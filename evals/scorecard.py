@@ -35,6 +35,9 @@ class Improvement(BaseModel):
     original: str
     better: str
     why: str
+    written_by: Literal["judge", "rules", "model"] | None = Field(
+        default=None, description="Who wrote `better`: the judge, the offline rules, or the local model (None: not "
+                                  "recorded, as on scorecards stored before it was).")
 
 
 class Scorecard(BaseModel):
@@ -52,7 +55,8 @@ class Scorecard(BaseModel):
     samples: int = 1
 
     def contract(self) -> dict[str, Any]:
-        """The documented JSON shape of `rapport judge` (spread and samples only when the judge was sampled)."""
+        """The documented JSON shape of `rapport judge` (spread and samples only when the judge was sampled; an
+        improvement's written_by only when the local model wrote it)."""
         criteria = {}
         for key, value in self.criteria.items():
             item = {"score": round(value.score, 2), "rationale": value.rationale,
@@ -64,12 +68,18 @@ class Scorecard(BaseModel):
             "criteria": criteria,
             "overall": round(self.overall, 2),
             "strengths": list(self.strengths),
-            "improvements": [i.model_dump() for i in self.improvements],
+            "improvements": [_improvement(i) for i in self.improvements],
             "flags": list(self.flags),
         }
         if self.samples > 1:
             out["samples"] = self.samples
         return out
+
+
+def _improvement(item: Improvement) -> dict[str, Any]:
+    """One improvement as the contract shows it: `written_by` only for the local model's (like `spread`, a key
+    that appears only when it says something the card's `source` does not)."""
+    return item.model_dump(exclude=None if item.written_by == "model" else {"written_by"})
 
 
 def weighted_overall(scores: dict[str, float], rubric: Rubric) -> float:

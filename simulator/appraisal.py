@@ -112,6 +112,15 @@ def is_scripted_repeat(text: str, earlier: list[str]) -> bool:
     return bool(words) and any(len(words & (w := _words(e))) / len(words | w) >= 0.6 for e in earlier if e)
 
 
+def landed(reading: TurnReading, appraisal: TurnAppraisal | None = None) -> float:
+    """How a turn landed: its intended trust change when appraised (before the limits), else its signals' balance."""
+    if appraisal is not None:  # the intended movement, before the 0-100 and per-turn limits
+        return sum(c.trust for c in appraisal.changes if c.cause != "limit")
+    good = sum(s.strength for s in reading.signals if s.behaviour not in BREAKING)
+    bad = sum(s.strength for s in reading.signals if s.behaviour in BREAKING)
+    return good - 2 * bad
+
+
 def sensitivity(persona: PersonaSpec, behaviour: Behaviour) -> tuple[str, float] | None:
     """('builds'|'breaks', weight) when the persona names this behaviour in a trigger."""
     for side in ("builds", "breaks"):
@@ -224,4 +233,5 @@ def appraise(
     return TurnAppraisal(turn=turn, text=text, reading=reading, changes=changes, before=state, after=after)
 
 
-__all__ = ["BASE_EFFECTS", "BREAKING", "Change", "TurnAppraisal", "appraise", "is_scripted_repeat", "sensitivity"]
+__all__ = ["BASE_EFFECTS", "BREAKING", "Change", "TurnAppraisal", "appraise", "is_scripted_repeat", "landed",
+           "sensitivity"]

@@ -37,7 +37,8 @@ class ModelSpec(BaseModel):
                           "(llama.cpp), fake, or one a plugin registers (see simulator/models/registry.py).")
     model: str | None = Field(
         default=None,
-        description="Model name for openai; path to a .gguf file for embedded (default: the bundled Gemma 3 270M).",
+        description="Model name for openai; for embedded, qwen-1.5b (the default), qwen-0.5b, gemma-270m or a path to a"
+                    " .gguf file.",
     )
     base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1.")
     api_key_env: str = Field(default="OPENAI_API_KEY", description="Environment variable holding the API key.")
@@ -204,7 +205,7 @@ def _default(role: Role) -> ModelSpec | None:
             source="default (OPENAI_API_KEY is set)",
         )
     if role is Role.JUDGE:
-        return None  # the tiny embedded model is too weak to judge; the offline scorecard is used instead
+        return None  # the small embedded models are too weak to judge; the offline scorecard is used instead
     return ModelSpec(provider="embedded", source="default (no OPENAI_API_KEY)")
 
 

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
+from .first_person import first_person
 from .persona.spec import PersonaSpec
 from .prompts import PersonaContext
 from .transcript import Turn
@@ -101,14 +102,14 @@ def prompt_index(messages: list[BaseMessage], persona: PersonaSpec, context: Per
     """Index the system text of `messages` (instructions, scene, stage notes, reminders) for this persona."""
     prompt = "\n\n".join(str(m.content) for m in messages if isinstance(m, SystemMessage))
     p, s = persona, persona.scenario
+    own = [p.background, p.personality.communication_style, p.personality.emotional_baseline, *p.goals, *p.concerns]
     described = [
-        p.name, p.role, f"{p.name}, {p.role}", p.background, ", ".join(p.personality.traits),
-        p.personality.communication_style, p.personality.emotional_baseline, *p.goals, *p.concerns,
-        s.setting, s.learner_role,
+        p.name, p.role, f"{p.name}, {p.role}", ", ".join(p.personality.traits), *own,
+        *(first_person(text, p) for text in own), s.setting, s.learner_role,  # the prompt tells them as "I"
     ]
     sayable = [
         *p.personality.speech_examples, *(k.content for k in context.knowledge), *context.memories,
-        *(item.content for item in context.disclosable),
+        *(item.content for item in context.disclosable), *context.conveyed,
     ]
     return PromptIndex(prompt, described, sayable, said_before=turn_shingles(context.turns))
 

@@ -7,15 +7,20 @@ import re
 from .transcript import Speaker, Turn
 
 RECENT_TURNS = 12  # about six exchanges verbatim: enough for tone and follow-ups, bounded in cost
+# Chat prompts move their window in steps of this many turns: between steps the prompt only grows at its end,
+# so a local model reuses what it already read instead of re-reading everything each turn.
+HISTORY_STEP = 8
 SUMMARY_CHARS = 900
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
-def split_history(turns: list[Turn], recent: int = RECENT_TURNS) -> tuple[list[Turn], list[Turn]]:
-    """(older, recent) turns; `recent` holds at most `recent` turns."""
+def split_history(turns: list[Turn], recent: int = RECENT_TURNS, step: int = 1) -> tuple[list[Turn], list[Turn]]:
+    """(older, recent) turns; `recent` keeps at least `recent` turns (all when fewer) and fewer than `recent + step`,
+    the split moving only in whole steps."""
     if len(turns) <= recent:
         return [], list(turns)
-    return list(turns[:-recent]), list(turns[-recent:])
+    cut = (len(turns) - recent) // step * step
+    return list(turns[:cut]), list(turns[cut:])
 
 
 def gist(text: str, max_words: int = 22) -> str:

@@ -9,21 +9,20 @@ from .signals import Conversation, TurnReader, TurnReading
 from .transcript import Speaker, Transcript
 
 
+def conversation_at(transcript: Transcript, index: int, persona: PersonaSpec | None = None) -> Conversation:
+    """The conversation as the reader sees it when reading turn `index` (everything before it)."""
+    before = transcript.turns[:index]
+    return Conversation(
+        persona=persona, verbosity=persona.preset(Difficulty.MEDIUM).verbosity if persona else Verbosity.BRIEF,
+        persona_turns=[t.text for t in before if t.speaker is Speaker.PERSONA],
+        learner_turns=[t.text for t in before if t.speaker is Speaker.LEARNER],
+    )
+
+
 def replay_readings(transcript: Transcript, reader: TurnReader, persona: PersonaSpec | None = None) -> dict[int, TurnReading]:
     """The reading of every learner turn, keyed by its index in the transcript."""
-    readings: dict[int, TurnReading] = {}
-    verbosity = persona.preset(Difficulty.MEDIUM).verbosity if persona else Verbosity.BRIEF
-    for index, turn in enumerate(transcript.turns):
-        if turn.speaker is not Speaker.LEARNER:
-            continue
-        before = transcript.turns[:index]
-        conversation = Conversation(
-            persona=persona, verbosity=verbosity,
-            persona_turns=[t.text for t in before if t.speaker is Speaker.PERSONA],
-            learner_turns=[t.text for t in before if t.speaker is Speaker.LEARNER],
-        )
-        readings[index] = reader.read(turn.text, conversation)
-    return readings
+    return {index: reader.read(turn.text, conversation_at(transcript, index, persona))
+            for index, turn in enumerate(transcript.turns) if turn.speaker is Speaker.LEARNER}
 
 
 def replay_dynamics(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -22,19 +23,21 @@ from .disclosure import Outcome
 from .dynamics import RapportDynamics
 from .echo import EchoCheck, Marker, end_marker_use, prompt_index
 from .errors import ModelError, SessionError
-from .fidelity import character_breaks, clean_reply, drop_breaking_sentences
+from .fidelity import character_breaks, drop_breaking_sentences
 from .model_reading import live_reader
 from .models import describe_model_error, prompt_style
 from .persona.spec import Difficulty, PersonaSpec
-from .prompts import END_MARKER, PersonaContext, max_tokens_for, persona_messages
+from .prompts import END_MARKER, PersonaContext, max_tokens_for, persona_messages, stable_prefix
+from .reply_guards import ReplyContext, repair, slips
+from .reply_plan import plan_reply
 from .record import EndReason, Ending, SessionRecord, new_session_id
 from .signals import TurnReader
 from .state import RapportState
 from .trajectory import TrajectoryPoint, trajectory_points
 from .transcript import Speaker, Transcript, Turn
 
-__all__ = ["Delta", "EndReason", "Ending", "ReplyDone", "ReplyEvent", "Reset", "Session", "SessionListener",
-           "SessionRecord"]
+__all__ = ["Delta", "EndReason", "Ending", "ReplyCheck", "ReplyDone", "ReplyEvent", "Reset", "Session",
+           "SessionListener", "SessionRecord"]
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_TURNS = 40
@@ -65,6 +68,31 @@ class ReplyDone:
 
 
 ReplyEvent = Delta | Reset | ReplyDone
+
+
+@dataclass(frozen=True)
+class ReplyCheck:
+    """The guards that fired on one reply: on the first attempt, and on what was stored (after regenerating)."""
+
+    index: int
+    first: list[str]
+    stored: list[str]  # "fallback" when no attempt was usable
+    attempts: int
+
+
+# Slips that make a reply unusable: stored only if every attempt has one, and then replaced by the fallback.
+HARD_SLIPS = frozenset({"empty", "echoes_prompt", "breaks_character", "assistant_voice", "copies_learner",
+                        "speaks_as_learner", "label_or_code", "contradicts_file"})
+SLIP_HINTS = {
+    "assistant_voice": "You are not helping them; you are the person with your own worries: speak about yourself.",
+    "copies_learner": "Do not repeat their words back; answer them.",
+    "repeats_itself": "Say something new, not what you said before.",
+    "same_opening_direction": "Do not open with the same stage direction again.",
+    "speaks_as_learner": "Speak only as yourself, never as them.",
+    "label_or_code": "Plain spoken words only: no names before lines, no lists, no code.",
+    "contradicts_file": "Keep your name, age, job and the people in your life exactly as described.",
+    "cut_off": "Finish your sentence.",
+}
 
 
 
@@ -101,7 +129,8 @@ class Session:
     """One live conversation between a learner and a persona: a `SessionRecord` (the state, changed in place)
     with the persona model and the reader that move it on. Slots: nothing is attached to it from outside."""
 
-    __slots__ = ("record", "model", "model_spec", "streaming", "dynamics", "listeners", "memory", "assessed", "__weakref__")
+    __slots__ = ("record", "model", "model_spec", "streaming", "dynamics", "listeners", "memory", "assessed", "prompted",
+                 "reply_checks", "warming", "__weakref__")
 
     def __init__(
         self,
@@ -122,6 +151,7 @@ class Session:
                                max_turns=max_turns, model=model_spec.label if model_spec else "")
         self._wrap(record, model, model_spec, dynamics, reader, nonverbal, streaming, memory)
         self.restart()
+        self.warming = self.warm()
 
     @classmethod
     def from_record(
@@ -139,6 +169,7 @@ class Session:
         """Continue a stored session where it stopped: its turns, its trajectory (so the rapport state) and its ending."""
         session = cls.__new__(cls)
         session._wrap(record, model, model_spec, dynamics, reader, nonverbal, streaming, memory)
+        session.warming = session.warm()
         return session
 
     def _wrap(self, record: SessionRecord, model: BaseChatModel, model_spec: ModelSpec | None, dynamics: bool,
@@ -154,6 +185,11 @@ class Session:
         self.listeners: list[SessionListener] = []
         self.memory = memory  # what the persona recalls of earlier sessions
         self.assessed = False  # an assigned attempt: its turns are the record a trainer reviews, never rewound
+        # Persona turn index -> the private note it was written from and the reply as the model wrote it: the
+        # next prompts repeat both exactly, so a local model re-reads only what is new (prompts.persona_messages).
+        self.prompted: dict[int, tuple[str, str]] = {}
+        self.reply_checks: list[ReplyCheck] = []  # which guards fired on each reply, before and after regenerating
+        self.warming: threading.Thread | None = None  # a local model reading the persona's instructions ahead
 
     # -- state ---------------------------------------------------------------------------------
     # What is stored lives on the record; the live session only reads and writes it there.
@@ -200,8 +236,12 @@ class Session:
 
     def context(self) -> PersonaContext:
         """What shapes the next reply: the preset, the transcript, and the rapport state."""
+        notes = {i: note for i, (note, _) in self.prompted.items() if note}
+        said = {i: text for i, (_, text) in self.prompted.items()}
         if self.dynamics is None:
-            return PersonaContext(preset=self.preset, turns=self.turns)
+            return PersonaContext(preset=self.preset, turns=self.turns, notes=notes, said=said)
+        verbosity = self.dynamics.verbosity()
+        plan = plan_reply(self.persona, self.turns, self.dynamics.trajectory, self.dynamics.state, verbosity)
         return PersonaContext(
             preset=self.preset,
             turns=self.turns,
@@ -211,12 +251,39 @@ class Session:
             disclosable=self.dynamics.disclosable(),
             knowledge=self.dynamics.knowledge(self.turns),
             memories=self.memory(self.turns) if self.memory else [],
-            verbosity=self.dynamics.verbosity(),
+            verbosity=verbosity,
+            plan=plan.note,
+            conveyed=plan.conveyed,
+            notes=notes,
+            said=said,
         )
 
     def next_prompt(self) -> list[BaseMessage]:
         """The messages the persona model will receive for its next reply."""
         return persona_messages(self.persona, self.context(), prompt_style(self.model))
+
+    def warm(self) -> threading.Thread | None:
+        """Let a local model read the persona's instructions now, while the learner reads the brief (a model that
+        keeps no prompt state has nothing to warm); returns the reading thread, if any."""
+        warm_prefix = getattr(self.model, "warm_prefix", None)
+        if warm_prefix is None or self.ended:
+            return None
+
+        def read_ahead() -> None:
+            try:
+                warm_prefix(stable_prefix(self.next_prompt()))
+            except Exception:  # noqa: BLE001 - only a head start; the first reply reads the prompt itself
+                log.warning("could not warm the persona model", exc_info=True)
+
+        thread = threading.Thread(target=read_ahead, name=f"warm-{self.id}", daemon=True)
+        thread.start()
+        return thread
+
+    def _forget_after(self, length: int) -> None:
+        """Drop what the prompt remembered of turns that are gone (undo, restart)."""
+        for index in [i for i in self.prompted if i >= length]:
+            del self.prompted[index]
+        del self.reply_checks[sum(1 for c in self.reply_checks if c.index < length):]
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -247,6 +314,7 @@ class Session:
         if had_turns:  # (the first "restart" is how a new session opens)
             self._rewind_allowed()
         self.turns = [Turn(speaker=Speaker.PERSONA, text=opening)] if opening else []
+        self._forget_after(0)
         self.ending = None
         if self.dynamics is not None:
             self.dynamics.reset()
@@ -303,6 +371,7 @@ class Session:
             if self.dynamics is not None:
                 self.dynamics.undo_last()
         self.ending = None
+        self._forget_after(len(self.turns))
         return [("turns_removed", len(self.turns))]
 
     def why_cannot_send(self, text: str, *, queued: bool = False) -> str | None:
@@ -373,15 +442,19 @@ class Session:
         # Built once per reply; its knowledge and memory searches embed text (CPU work), so off the event loop.
         context = await asyncio.to_thread(self.context)
         messages = persona_messages(self.persona, context, prompt_style(self.model))
+        note = str(messages[-1].content) if context.plan and isinstance(messages[-1], SystemMessage) else ""
         max_tokens = max_tokens_for(context)
         labels = self.speaker_labels()
-        text, persona_left = "", False
-        for attempt in range(2):  # a second attempt when the reply is empty, breaks character or echoes the prompt
+        learner_text = self.last_learner_text()
+        guarded = ReplyContext(self.persona, learner_text, [t.text for t in self.turns if t.speaker is Speaker.PERSONA])
+        candidates: list[tuple[str, list[str], bool]] = []  # (text, slips, persona left) per attempt
+        extra: dict[str, Any] = {}
+        for attempt in range(2):  # one regeneration when a guard fires (reply_guards.py names each slip)
             raw = ""
             echo = EchoCheck(prompt_index(messages, self.persona, context))  # against the prompt this attempt sends
             for event in lead:
                 yield event
-            async with aclosing(self._stream(messages, max_tokens)) as stream:
+            async with aclosing(self._stream(messages, max_tokens, **extra)) as stream:
                 async for event in stream:
                     if isinstance(event, Delta):
                         raw += event.text
@@ -397,16 +470,27 @@ class Session:
             marker = end_marker_use(raw, END_MARKER, labels)
             echoed = echo.finish() or ("uses the end marker mid-reply" if marker is Marker.STRAY else None)
             # An echoed prompt is never the persona's words: nothing of it is kept, and its end marker ends nothing.
-            persona_left = marker is Marker.TRAILING and not echoed
-            text = "" if echoed else clean_reply(raw.replace(END_MARKER, " "), labels)
-            if text and not character_breaks(text, self.last_learner_text()):
+            # repair, not clean_reply with the learner's label: a reply opening "Nurse:" must be caught, not trimmed
+            text = "" if echoed else repair(raw.replace(END_MARKER, " "), guarded)
+            found = ["echoes_prompt"] if echoed else self._slips(text, guarded)
+            candidates.append((text, found, marker is Marker.TRAILING and not echoed))
+            if not found:
                 break
+            log.debug("reply slipped (%s): %r", ", ".join(found), raw[:500])
             if echoed:  # cleared from the screen even after the last attempt, before the fallback is committed
                 yield Reset("the reply repeated its instructions")
             elif attempt == 0:
-                yield Reset("the reply was empty or out of character")
-            messages = messages + [SystemMessage(_stay_in_character(self.persona))]
-        text = drop_breaking_sentences(text, self.last_learner_text()) or _fallback_reply(self.persona)
+                yield Reset(f"the reply slipped ({', '.join(found)})")
+            messages = messages + [SystemMessage(_stay_in_character(self.persona, found))]
+            if isinstance(getattr(self.model, "temperature", None), float):
+                extra = {"temperature": min(1.2, self.model.temperature + 0.25)}  # a different draw, not the same slip
+        text, found, persona_left = min(candidates, key=lambda c: (bool(HARD_SLIPS.intersection(c[1])), len(c[1])))
+        if "breaks_character" in found:
+            text = drop_breaking_sentences(text, learner_text)
+            found = self._slips(text, guarded)
+        if not text or HARD_SLIPS.intersection(found):
+            text, found, persona_left = _fallback_reply(self.persona), ["fallback"], False
+        said = text
         if cue and not text.startswith("*"):
             text = f"{cue} {text}"
         ending = None
@@ -414,7 +498,11 @@ class Session:
             ending = Ending(reason=EndReason.PERSONA_ENDED, detail=f"{self.persona.name} ended the conversation")
         turn = Turn(speaker=Speaker.PERSONA, text=text)
         self.turns.append(turn)
-        await self._commit("turn_added", len(self.turns) - 1)
+        index = len(self.turns) - 1
+        self.prompted[index] = (note, said)
+        self.reply_checks.append(ReplyCheck(index=index, first=candidates[0][1], stored=found,
+                                            attempts=len(candidates)))
+        await self._commit("turn_added", index)
         if ending is None and self.learner_turn_count >= self.max_turns:
             ending = Ending(reason=EndReason.TURN_LIMIT, detail=f"the turn limit of {self.max_turns} was reached")
         if ending is not None:
@@ -425,7 +513,15 @@ class Session:
                 self.dynamics.prepare(text)
             except Exception:  # noqa: BLE001 - only a head start; the turn's own read embeds it if this failed
                 log.warning("could not start reading the reply ahead", exc_info=True)
-        yield ReplyDone(turn=turn, index=len(self.turns) - 1, ending=self.ending)
+        yield ReplyDone(turn=turn, index=index, ending=self.ending)
+
+    @staticmethod
+    def _slips(text: str, guarded: ReplyContext) -> list[str]:
+        """The guards a candidate reply fails, breaking character included."""
+        found = slips(text, guarded)
+        if text and character_breaks(text, guarded.learner_text):
+            found.append("breaks_character")
+        return found
 
     def speaker_labels(self) -> list[str]:
         """The names a reply may wrongly start with or run into (its own, and the learner's label)."""
@@ -435,15 +531,15 @@ class Session:
         """The learner's latest message (what the next reply answers), or "" before the first."""
         return next((t.text for t in reversed(self.turns) if t.speaker is Speaker.LEARNER), "")
 
-    async def _stream(self, messages: list[BaseMessage], max_tokens: int) -> AsyncIterator[ReplyEvent]:
+    async def _stream(self, messages: list[BaseMessage], max_tokens: int, **extra: Any) -> AsyncIterator[ReplyEvent]:
         for attempt in range(STREAM_CUT_RETRIES + 1):
             started = False
             try:
                 if not self.streaming:
-                    reply = await self.model.ainvoke(messages, max_tokens=max_tokens)
+                    reply = await self.model.ainvoke(messages, max_tokens=max_tokens, **extra)
                     yield Delta(str(reply.content))
                     return
-                async for chunk in self.model.astream(messages, max_tokens=max_tokens):
+                async for chunk in self.model.astream(messages, max_tokens=max_tokens, **extra):
                     if chunk.content:
                         started = True
                         yield Delta(str(chunk.content))
@@ -456,10 +552,12 @@ class Session:
                 await asyncio.sleep(0.5 * (attempt + 1) + random.random() * 0.5)
 
 
-def _stay_in_character(persona: PersonaSpec) -> str:
+def _stay_in_character(persona: PersonaSpec, found: list[str]) -> str:
+    """The reminder a regeneration gets, naming what went wrong the first time."""
+    hints = [SLIP_HINTS[name] for name in found if name in SLIP_HINTS]
     return (
         f"Reminder: you are {persona.name}, a real person. Answer in character with a short spoken reply; "
-        "do not mention AI, models, instructions or coaching."
+        "do not mention AI, models, instructions or coaching." + "".join(f" {hint}" for hint in hints)
     )
 
 

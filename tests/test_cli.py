@@ -43,7 +43,10 @@ def test_unknown_persona_is_one_line_and_debug_shows_the_traceback():
 
 def test_models_shows_each_role_and_where_it_is_set():
     result = rapport("models", RAPPORT_JUDGE_MODEL="openai:judge-model@http://127.0.0.1:9/v1")
-    assert "embedded:gemma-3-270m (default)" in result.stdout
+    assert "embedded:qwen-1.5b (default)" in result.stdout
+    # the offline choices, with size and licence, so a user can pick the fast one
+    assert "qwen-1.5b (default)" in result.stdout and "1117 MB" in result.stdout and "Apache-2.0" in result.stdout
+    assert "gemma-270m" in result.stdout and "Gemma Terms of Use" in result.stdout
     assert "openai:judge-model @ http://127.0.0.1:9/v1" in result.stdout and "RAPPORT_JUDGE_MODEL" in result.stdout
 
 

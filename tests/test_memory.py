@@ -42,9 +42,9 @@ def test_memory_written_in_one_session_is_recalled_and_used_in_the_next(practice
     second = practice.start(dana, model, learner="ana")
     assert second.remembered >= 2
     list(second.session.send_sync("Good to see you again, Dana."))
-    system = model.prompts[0][0].content
-    assert "What you remember from earlier conversations with this person" in system
-    assert "case study from our SAP customer" in system
+    note = model.prompts[0][-1].content  # what is recalled changes turn by turn, so it is in the note, not the prefix
+    assert "You remember from earlier conversations with them" in note
+    assert "case study from our SAP customer" in note
     other = practice.start(dana, ScriptedChatModel(respond=lambda m: "Hello."), learner="ben")
     assert other.remembered == 0  # memories belong to one learner with one persona
 
@@ -82,11 +82,11 @@ def test_knowledge_is_retrieved_by_relevance_for_long_dossiers(library):
     model = ScriptedChatModel(respond=lambda messages: "Go on.")
     session = Session(long_dossier, model)
     list(session.send_sync("How did leaving Veritrack work out? Was getting out of that agreement expensive?"))
-    system = model.prompts[0][0].content
-    assert "paid 90,000 euros to leave it" in system
-    assert "works council" not in system  # only what is relevant, not the whole dossier
-    facts = system.split("## Facts you know and can mention when relevant\n")[1].split("\n\n")[0]
-    assert 1 <= facts.count("- ") <= 3
+    note = model.prompts[0][-1].content  # retrieved for this turn: in the note the model reads last
+    assert "paid 90,000 euros to leave it" in note
+    assert "works council" not in note and "works council" not in model.prompts[0][0].content  # only what is relevant
+    facts = note.split("Facts you know, to use if relevant: ")[1]
+    assert 1 <= sum(entry.content in facts for entry in long_dossier.knowledge) <= 3
 
 
 def test_a_corrupted_vector_store_never_breaks_the_chat(practice, library, tmp_path):
@@ -99,7 +99,7 @@ def test_a_corrupted_vector_store_never_breaks_the_chat(practice, library, tmp_p
     session = practice.start(dana, model, learner="ana").session
     list(session.send_sync("Good to see you again."))
     assert session.turns[-1].text.endswith("Well?")
-    assert "case study from our SAP customer" in model.prompts[0][0].content  # rebuilt from the SQL store
+    assert "case study from our SAP customer" in model.prompts[0][-1].content  # rebuilt from the SQL store
 
 
 def test_the_judge_is_grounded_with_similar_annotated_examples(library):

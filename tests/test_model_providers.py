@@ -72,7 +72,9 @@ def test_openai_client_streams_a_persona_reply_from_a_local_server(library, open
     [request] = openai_server.requests
     assert request["stream"] is True and request["model"] == "mock-gpt"
     assert request["messages"][0]["role"] == "system" and "Dana Whitfield" in request["messages"][0]["content"]
-    assert request["messages"][-1] == {"role": "user", "content": "What happened with Veritrack?"}
+    assert request["messages"][-2] == {"role": "user", "content": "What happened with Veritrack?"}
+    # what changes each turn (feeling, plan) comes last, after the conversation, so the prefix stays the same
+    assert request["messages"][-1]["role"] == "system" and request["messages"][-1]["content"].startswith("(Note:")
 
 
 def test_stream_cut_in_the_middle_is_retried_without_losing_anything(library, openai_server):

@@ -87,7 +87,7 @@ def test_an_echo_then_a_real_reply_keeps_only_the_real_reply(persona):
     real = "Veritrack promised six months and took eighteen. *taps pen* So forgive me if I'm sceptical."
 
     def respond(messages):
-        return real if len(messages) > 3 else system_prompt(messages)[-900:]  # the retry carries a reminder
+        return real if "Reminder" in str(messages[-1].content) else system_prompt(messages)[-900:]  # the retry's
 
     model = ScriptedChatModel(respond=respond)
     session, recorder, events = chat(persona, model)

@@ -62,7 +62,7 @@ def test_builtin_providers_and_their_capabilities():
 
 def test_an_unknown_provider_is_one_line_naming_the_registered_ones():
     with pytest.raises(ConfigError, match=r"unknown model provider 'toy' in 'toy:x'; use openai\[:MODEL\]\[@URL\], "
-                                          r"embedded\[:PATH.gguf\] or fake$"):
+                                          r"embedded\[:qwen-1.5b\|qwen-0.5b\|gemma-270m\|PATH.gguf\] or fake$"):
         parse_model_spec("toy:x")
     with pytest.raises(ValueError, match="unknown model provider 'toy'"):
         ModelSpec(provider="toy")

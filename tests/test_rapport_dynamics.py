@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
+from simulator.first_person import first_person
 from simulator.behaviours import Behaviour
 from simulator.models import ScriptedChatModel
 from simulator.session import EndReason, Session
@@ -91,8 +94,11 @@ def test_earned_items_are_given_to_the_model(library):
     session = play(persona, SCRIPTS["procurement-skeptic"]["excellent"], model=model)
     earned = [i for i in persona.hidden_information if i.id in session.dynamics.unlocked]
     assert earned
-    last_prompt = model.prompts[-1][0].content
-    assert all(item.content in last_prompt for item in earned)
+    # one fact at a time, in the persona's own voice, in the note it reads just before replying
+    notes = " ".join(str(prompt[-1].content) for prompt in model.prompts)
+    oldest = next(i for i in earned if i.id == session.dynamics.unlocked[0])
+    first = re.split(r"(?<=[.!?])\s+", oldest.content)[0]
+    assert first_person(first, persona) in notes
 
 
 def test_repeated_identical_flattery_gives_diminishing_gains(library):
@@ -128,9 +134,9 @@ def test_state_shapes_the_prompt_and_body_language(library):
     persona = library.get("procurement-skeptic")
     model = ScriptedChatModel(respond=lambda messages: "Go on.")
     session = play(persona, ["Our product is best-in-class and seamless, let me show you our features."], model=model)
-    prompt = model.prompts[-1][0].content
+    prompt = model.prompts[-1][-1].content  # the note: how they feel now is what changes turn by turn
     assert session.state.mood in (Mood.IRRITATED, Mood.HOSTILE, Mood.GUARDED)
-    assert "annoyed you" in prompt or "do not trust them yet" in prompt
+    assert "Mood: annoyed" in prompt or "Mood: guarded" in prompt or "Mood: fed up" in prompt
     assert "one short sentence" in prompt  # an irritated persona says less
     assert session.turns[-1].text.startswith("*") and session.turns[-1].text.split("*")[1] in " ".join(
         persona.nonverbal_cues

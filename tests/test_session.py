@@ -51,7 +51,9 @@ def test_prompt_plays_the_persona_and_forbids_breaking_character(persona):
     assert "You are Dana Whitfield" in system.content
     assert "never say or hint that you are" in system.content
     assert "Never coach" in system.content and "Never reveal" in system.content
-    assert isinstance(prompt[-1], HumanMessage) and prompt[-1].content == "Hi"
+    assert isinstance(prompt[-2], HumanMessage) and prompt[-2].content == "Hi"
+    # what changes each turn comes after the conversation, as a private note, so the prefix never changes
+    assert isinstance(prompt[-1], SystemMessage) and prompt[-1].content.startswith("(Note:")
 
 
 def test_difficulty_changes_the_allowed_reply_length(persona):
@@ -136,11 +138,11 @@ def test_prompt_stays_bounded_in_long_conversations(persona):
     sizes = {}
     for turn in range(1, 201):
         run(session, f"Message number {turn}: how would the integration with your SAP system work for the Venlo site?")
-        if turn in (1, 20, 50, 200):
-            sizes[turn] = sum(len(m.content) for m in model.prompts[-1])
-    assert sizes[200] <= sizes[20] * 1.1
-    assert abs(sizes[200] - sizes[50]) < 200
-    assert len(model.prompts[-1]) <= 13  # system + the recent turns
+        sizes[turn] = sum(len(m.content) for m in model.prompts[-1])
+    # the window moves in steps (so the prompt's start stays put between them): bounded by one step's worth
+    assert max(sizes[t] for t in range(150, 201)) <= max(sizes[t] for t in range(20, 41)) * 1.1
+    # system + at most 19 recent turns with the notes of the persona's replies + this turn's note
+    assert len(model.prompts[-1]) <= 1 + 19 + 10 + 1
     assert "Earlier in this conversation" in model.prompts[-1][0].content
 
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from simulator.fidelity import character_breaks
 from simulator.persona.spec import PersonaSpec
-from simulator.prompts import PersonaContext, chat_instructions
+from simulator.prompts import PersonaContext, play_rules
 from simulator.transcript import Speaker, Transcript
 
 from ..delivery import delivery_report
@@ -116,7 +116,8 @@ def _fidelity(expect: Expectations, persona: PersonaSpec, transcript: Transcript
     f = expect.fidelity
     if f is None:
         return
-    instructions = chat_instructions(persona, PersonaContext(preset=persona.preset(run.difficulty), turns=[]), "")
+    # the rules, not the persona's own description (which the persona may well say in its own words)
+    instructions = play_rules(persona, PersonaContext(preset=persona.preset(run.difficulty), turns=[]))
     checks = [
         ("fidelity.never_claims_ai", f.never_claims_ai, lambda r, q: bool(
             {"claims to be an AI", "agrees it is a machine"} & set(character_breaks(r, q)))),

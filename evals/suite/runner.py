@@ -31,6 +31,7 @@ from simulator.yaml_source import line_of, load_yaml, read_text
 
 from ..grading import Grader
 from ..judge_checks import check_statement
+from ..model_rewrites import ModelRewriter, rewriter_for
 from ..scorecard import Scorecard
 from ..transcripts import read_transcript
 from .expectations import check_case, check_comparison
@@ -260,7 +261,7 @@ class SuiteRunner:
         difficulty = self._difficulty(job)
         run = CaseRun(case=case.id, suite=str(job.suite.path), repeat=job.repeat, persona=persona.id,
                       difficulty=difficulty, learner=case.learner.kind, models=self._labels(job))
-        appraisals = None
+        appraisals, rewriter = None, None
         if case.learner.transcript:
             transcript = read_transcript(job.suite.path.parent / case.learner.transcript)
             dynamics = replay_dynamics(transcript, persona, self.reader, difficulty=difficulty)
@@ -268,6 +269,7 @@ class SuiteRunner:
             run.outcome, run.ending = replayed_outcome(persona, appraisals)
         else:
             session = await self._converse(job, difficulty, defaults.max_turns)
+            rewriter = rewriter_for(session.model_spec, session.model)  # only a model this case has loaded already
             transcript = session.transcript()
             appraisals, initial = session.trajectory, session.dynamics.initial
             reason = session.ending.reason if session.ending else None
@@ -279,7 +281,8 @@ class SuiteRunner:
         judge_spec = job.specs[Role.JUDGE]
         judge_model = self.pool.get(Role.JUDGE, judge_spec, job.shard)
         if self.grade:
-            await self._grade(run, job, transcript, appraisals, judge_model, judge_spec, defaults.judge_samples)
+            await self._grade(run, job, transcript, appraisals, judge_model, judge_spec, defaults.judge_samples,
+                              rewriter)
         checker = None
         if judge_model is not None:
             async def checker(statement: str, t: Transcript):
@@ -288,11 +291,12 @@ class SuiteRunner:
         return run
 
     async def _grade(self, run: CaseRun, job: CaseJob, transcript: Transcript, appraisals, judge_model, judge_spec,
-                     samples: int) -> None:
-        """The app's grader with this case's judge (none when the suite sets none) and judge samples."""
+                     samples: int, rewriter: ModelRewriter | None = None) -> None:
+        """The app's grader with this case's judge (none when the suite sets none) and judge samples; `rewriter`,
+        the case's local persona model, writes the offline rewrites as it would in the app."""
         grader = Grader(offline_only=judge_model is None, judge_model=judge_model, judge_spec=judge_spec,
                         library=self.library, samples=samples, no_judge_note=None)
-        graded = await grader.grade(transcript, job.persona, appraisals=appraisals)
+        graded = await grader.grade(transcript, job.persona, appraisals=appraisals, rewriter=rewriter)
         run.offline_scores = _scores(graded.offline)
         run.scorecard = graded.scorecard.contract()
         run.scores = _scores(graded.scorecard)

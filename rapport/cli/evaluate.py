@@ -17,18 +17,23 @@ from .root import app, err
 @app.command("judge")
 def judge(
     transcripts: list[Path] = typer.Argument(..., help="Transcript JSON files."),
-    offline: bool = typer.Option(False, "--offline", help="Grade with the offline coder only (no LLM)."),
+    offline: bool = typer.Option(False, "--offline", help="Grade with the offline coder only (no LLM: the rules "
+                                 "write the rewrites, not the local model)."),
     samples: int = typer.Option(1, "--samples", min=1, max=20, help="Run the judge N times; report mean and spread."),
     rubric: str | None = typer.Option(None, help="Rubric id or file (default: the persona's, else 'default')."),
     model: str | None = typer.Option(None, help="Judge model, e.g. openai:gpt-4o (default: RAPPORT_JUDGE_MODEL)."),
 ) -> None:
     """Print one JSON scorecard per transcript, one per line, in the order given."""
     from evals.grading import Grader
+    from evals.model_rewrites import default_rewriter
     from evals.transcripts import read_transcript
 
     from simulator.errors import DataFileError
 
-    grader = Grader(offline_only=offline, judge_spec=model, rubric=rubric, samples=samples)
+    # With no judge, the configured persona model writes the rewrites when it is a local instruction-tuned one
+    # (built only when a turn needs one); --offline promises no LLM at all.
+    grader = Grader(offline_only=offline, judge_spec=model, rubric=rubric, samples=samples,
+                    rewriter=None if offline else default_rewriter())
     failed = 0  # the exit code: 2 when a file was refused, 1 when grading failed otherwise
 
     async def run() -> None:

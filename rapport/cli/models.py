@@ -12,6 +12,7 @@ from simulator.config import Role, named_endpoints, resolve_model_spec, user_end
 from simulator.errors import ConfigError
 from simulator.model_reading import READER_ENV, reader_setting
 from simulator.models import build_chat_model, describe_model_error
+from simulator.models import gguf_catalog
 from simulator.models.registry import ENTRY_POINT_GROUP, PLUGINS_ENV
 from simulator.models.registry import names as provider_names
 
@@ -47,6 +48,13 @@ def show(ctx: typer.Context) -> None:
     reading, source = reader_setting()
     _row(table, "turns read by", reading, source if source != "default" else f"default (set {READER_ENV}=judge for the judge)")
     table_console().print(table)
+    embedded = Table("embedded model", "what it is", "size", "licence", "installed", "on 2 cores", box=None,
+                     pad_edge=False, title="Offline models (choose with RAPPORT_PERSONA_MODEL=embedded:NAME)",
+                     title_justify="left")
+    for choice in gguf_catalog.choices():
+        _row(embedded, choice.name + (" (default)" if choice.default else ""), choice.title, f"{choice.megabytes} MB",
+             choice.licence, "yes" if choice.installed else "no", choice.speed)
+    table_console().print(embedded)
 
 
 @models_app.command("test")

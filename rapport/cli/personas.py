@@ -244,9 +244,9 @@ def _drafted(description: str, model_spec: str | None, taken: set[str]):
         resolve_model_spec(Role.JUDGE) or resolve_model_spec(Role.PERSONA)
     )
     if model_spec is None and spec.is_embedded_default:
-        # Like judging, writing a whole valid persona is beyond the 270M default: say so instead of failing twice.
+        # Like judging, writing a whole valid persona is beyond the small embedded models: say so instead of failing twice.
         raise ConfigError(
-            "drafting a persona needs a capable model and the embedded Gemma 3 270M is too small to write one: set"
+            "drafting a persona needs a capable model and the embedded models are too small to write one: set"
             " OPENAI_API_KEY, or RAPPORT_JUDGE_MODEL=openai:MODEL@URL (Ollama, vLLM, LM Studio…), or pass --model;"
             " or run `rapport personas new` without --from-description for the wizard, which needs no model"
         )

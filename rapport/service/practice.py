@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 from langchain_core.language_models import BaseChatModel
 
 from evals.grading import Graded, Grader
+from evals.model_rewrites import rewriter_for
 from simulator.config import ModelSpec
 from simulator.errors import RapportError
 from simulator.persona.spec import PersonaSpec
@@ -176,8 +177,10 @@ class Practice:
     async def _grade(self, session: Session, state: RunState, grader: Grader | None) -> Graded:
         try:
             earlier = await asyncio.to_thread(self._remember, session, state.learner, state.recall.only_sessions)
+            # A local instruction-tuned persona model is loaded already: it may write the offline card's rewrites.
             graded = await (grader or self.grader).grade(session.transcript(), session.persona,
-                                                         appraisals=session.trajectory, memories=earlier)
+                                                         appraisals=session.trajectory, memories=earlier,
+                                                         rewriter=rewriter_for(session.model_spec, session.model))
             await asyncio.to_thread(self._save, session.id, graded, state.learner)
         except BaseException:
             state.grading = None  # a failed grading may be tried again

@@ -61,11 +61,14 @@ def model_banner(spec: ModelSpec | None, error: str | None = None) -> str:
     if spec is None:
         return ""
     if spec.is_embedded_default:
+        fast = spec.model == "gemma-270m"
+        what = ("Gemma 3 270M on llama.cpp, the fast option: it is tiny, so replies are short and often lose the thread"
+                if fast else "Qwen2.5 1.5B Instruct on llama.cpp, a small chat model: it reads the persona while you"
+                " read the brief, then answers in a few seconds, and still slips now and then")
         return (
-            "**Persona model:** the embedded default, Gemma 3 270M on llama.cpp (offline, runs on this machine). "
-            "It is tiny, so replies are short and sometimes odd. For realistic conversations connect a better model: "
-            "set `OPENAI_API_KEY`, or `RAPPORT_PERSONA_MODEL=openai:MODEL@URL` for Ollama, vLLM or LM Studio "
-            "(see the README), then restart."
+            f"**Persona model:** {md_code(spec.label)}, offline on this machine ({what}). For realistic conversations"
+            " connect a better model: set `OPENAI_API_KEY`, or `RAPPORT_PERSONA_MODEL=openai:MODEL@URL` for Ollama,"
+            " vLLM or LM Studio (see the README), then restart."
         )
     return f"**Persona model:** {md_code(spec.label)} (set by {md_text(spec.source)})."
 

@@ -109,6 +109,9 @@ def delivery_html(report: DeliveryReport | None) -> str:
             + (f"<p><b>Across the session</b></p><ul>{trend}</ul>" if trend else "") + "</div>")
 
 
+_BY_MODEL = ' <small class="sc-by-model">(written by the local model)</small>'
+
+
 def scorecard_html(session: SessionRecord, graded: Graded) -> str:
     """Everything the learner sees after ending a session, as one self-contained HTML block."""
     card, offline = graded.scorecard, graded.offline
@@ -120,7 +123,8 @@ def scorecard_html(session: SessionRecord, graded: Graded) -> str:
     earned = [items[i] for i in session.unlocked]
     improvements = "".join(
         f'<li><a href="#{TURN_ID}{i.turn}">turn {i.turn}</a>: you said “{escape(i.original)}”'
-        f'<br><b>Try:</b> “{escape(i.better)}”<br><i>{escape(i.why)}</i></li>' for i in card.improvements
+        f'<br><b>Try:</b> “{escape(i.better)}”{_BY_MODEL if i.written_by == "model" else ""}'
+        f'<br><i>{escape(i.why)}</i></li>' for i in card.improvements
     )
     source = "judge model" if judged else "offline coder (no judge model configured)"
     parts = [
@@ -157,7 +161,8 @@ def scorecard_markdown(session: SessionRecord, graded: Graded) -> str:
         lines.extend(f"  - turn {e.turn}: “{e.quote}”" for e in score.evidence)
     if card.improvements:
         lines += ["", "## Try instead"]
-        lines += [f"- turn {i.turn}: “{i.original}” → “{i.better}” ({i.why})" for i in card.improvements]
+        lines += [f"- turn {i.turn}: “{i.original}” → “{i.better}” ({i.why})"
+                  + (" — written by the local model" if i.written_by == "model" else "") for i in card.improvements]
     report = delivery_report(session.turns, session.persona)
     if report is not None:
         lines += ["", "## Delivery", f"- pace {report.words_per_minute or 0:.0f} words/min (theirs "

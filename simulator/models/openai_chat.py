@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 PASSED_THROUGH = ("max_tokens", "temperature", "response_format", "stop", "top_p", "seed")
 
 
+def client_options(kwargs: dict) -> dict:
+    """The openai client's per-request options among a call's keyword arguments: `max_retries` (a probe of what a
+    server accepts goes out without retries, so a refusal is not repeated with backoff)."""
+    return {"max_retries": kwargs["max_retries"]} if kwargs.get("max_retries") is not None else {}
+
+
 def openai_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
     """LangChain messages as OpenAI chat messages (text only; names are not sent: OpenAI rejects spaces in them)."""
     roles = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
@@ -122,13 +128,14 @@ class OpenAICompatibleChatModel(BaseChatModel):
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         client = self._async()
         completion = await client.post("/chat/completions", body=self._body(messages, stop, False, kwargs),
-                                       cast_to=object)
+                                       cast_to=object, options=client_options(kwargs))
         return _result(completion)
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         client = self._sync()
-        completion = client.post("/chat/completions", body=self._body(messages, stop, False, kwargs), cast_to=object)
+        completion = client.post("/chat/completions", body=self._body(messages, stop, False, kwargs), cast_to=object,
+                                 options=client_options(kwargs))
         return _result(completion)
 
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,

@@ -6,6 +6,10 @@ in a streamed WAV like OpenAI's (its length fields are 0xFFFFFFFF).
 
 In-process:  `with MockOpenAIServer(latency=0.2) as server: OpenAI(base_url=server.base_url, api_key="x")`
 As a process: `python -m simulator.testing.openai_server --port 0 --latency 0.2 --print-port`
+
+Like llama-cpp-python's server: `MockOpenAIServer(refuse_formats=LLAMA_CPP_PYTHON_REFUSES)` (or
+`--refuse-format json_schema`) answers a `response_format` of type json_schema with HTTP 500 and that server's body.
+A json_object request with a `schema` (llama.cpp's extension) is answered in that schema's shape, as llama.cpp does.
 """
 
 from __future__ import annotations
@@ -31,7 +35,12 @@ from simulator.testing import chat_wire
 from simulator.testing.mock_config import Fault, FaultKind, MockServerConfig, RecordedRequest
 from simulator.testing.mock_replies import Responder, default_responder, malformed, tool_for_reply
 
-__all__ = ["Fault", "FaultKind", "MockOpenAIServer", "MockServerConfig", "RecordedRequest", "main"]
+__all__ = [
+    "LLAMA_CPP_PYTHON_REFUSES", "Fault", "FaultKind", "MockOpenAIServer", "MockServerConfig", "RecordedRequest", "main",
+]
+
+LLAMA_CPP_PYTHON_REFUSES = ("json_schema",)  # llama_cpp.server accepts response_format types text and json_object
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +82,17 @@ class MockOpenAIServer:
         config: MockServerConfig | None = None,
         replies: Iterable[str] = (),
         faults: Iterable[Fault | FaultKind | str] = (),
+        refuse_formats: Iterable[str] = (),
         **options: Any,
     ) -> None:
         if config is not None and options:
             raise TypeError("pass either config= or keyword options, not both")
         self.config = config or MockServerConfig(**options)
         self.responder: Responder = responder or default_responder
+        # response_format types answered with HTTP 500 as llama-cpp-python's server does; may change while it runs
+        self.refuse_formats: frozenset[str] = frozenset(refuse_formats)
+        if unknown := self.refuse_formats - set(RESPONSE_FORMATS):
+            raise ValueError(f"unknown response_format types {sorted(unknown)}; use {', '.join(RESPONSE_FORMATS)}")
         self._lock = threading.Lock()
         self._replies: deque[str] = deque(replies)
         self._faults: deque[Fault] = deque(_as_fault(f) for f in faults)
@@ -317,10 +331,13 @@ class MockOpenAIServer:
         with self._lock:
             if self._replies:
                 return self._replies.popleft()
-        return self.responder(body)
+        return self.responder(_schema_request(body))
 
     async def _chat(self, body: dict[str, Any], receive: Any, send: Any) -> None:
         """Answer one chat completion, applying latency and the next fault."""
+        refused = _refused_format(body, self.refuse_formats)
+        if refused is not None:  # request validation: before any fault, latency or queued reply is used
+            return await _send(send, 500, _format_refusal(refused, self.refuse_formats))
         config = self.config
         fault = self._next_fault()
         kind = fault.kind if fault is not None else None
@@ -374,6 +391,34 @@ class MockOpenAIServer:
         for task in pending:
             task.cancel()
         return bool(done)
+
+
+def _refused_format(body: dict[str, Any], refused: frozenset[str]) -> str | None:
+    """The `response_format` type of `body` when it is one of `refused`, else None."""
+    response_format = body.get("response_format")
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    return kind if isinstance(kind, str) and kind in refused else None
+
+
+def _format_refusal(kind: str, refused: frozenset[str]) -> bytes:
+    """llama-cpp-python's answer to a response_format type it does not know: FastAPI's validation error, which its
+    route error handler turns into HTTP 500 carrying the error's text."""
+    quoted = [f"'{t}'" for t in RESPONSE_FORMATS if t not in refused]
+    expected = f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1 else "".join(quoted) or "nothing"
+    error = {"type": "literal_error", "loc": ("body", "response_format", "type"), "msg": f"Input should be {expected}",
+             "input": kind, "ctx": {"expected": expected}}
+    return chat_wire.error_body(f"1 validation error:\n  {error!r}\n", "internal_server_error")
+
+
+def _schema_request(body: dict[str, Any]) -> dict[str, Any]:
+    """A json_object request carrying a `schema` as the json_schema request it amounts to (llama.cpp turns that
+    schema into a grammar), so the responder answers in its shape."""
+    response_format = body.get("response_format")
+    if not (isinstance(response_format, dict) and response_format.get("type") == "json_object"
+            and isinstance(response_format.get("schema"), dict)):
+        return body
+    as_schema = {"type": "json_schema", "json_schema": {"name": "schema", "schema": response_format["schema"]}}
+    return {**body, "response_format": as_schema}
 
 
 def _as_fault(fault: Fault | FaultKind | str) -> Fault:
@@ -472,6 +517,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-every", type=int, default=1, help="into every n-th chat request")
     parser.add_argument("--responder", help="module:function taking the request body, returning reply text")
     parser.add_argument("--transcript", help="what /v1/audio/transcriptions hears (default: one word per 0.4 s)")
+    parser.add_argument("--refuse-format", action="append", default=[], choices=RESPONSE_FORMATS,
+                        help="answer this response_format type with HTTP 500 like llama-cpp-python's server"
+                        " (json_schema is what it refuses; repeatable)")
     parser.add_argument("--print-port", action="store_true", help="print the bound port on stdout first")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
@@ -485,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown; make that a clean exit 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_cleanly)
-    MockOpenAIServer(responder, config=config).serve_forever(print_port=args.print_port)
+    server = MockOpenAIServer(responder, config=config, refuse_formats=args.refuse_format)
+    server.serve_forever(print_port=args.print_port)
     return 0
 
 
